@@ -1,0 +1,1 @@
+"""Pulumi components of the workflow platform, one package per concern."""

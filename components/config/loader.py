@@ -1,0 +1,148 @@
+"""Turning Pulumi configuration into a validated `StageConfig`.
+
+Both entry points — the real program under the Pulumi CLI and offline
+synthesis from a stack file — go through `parse_stage`, so a stack file that
+renders is a stack file that deploys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from .errors import ConfigError, Problem
+from .schema import StageConfig
+from .secrets import SECRET_KEYS, StageSecrets
+from .types import is_digest_pinned
+
+PROJECT = "workflow-platform"
+
+#: Stages whose every image must be pinned by digest, whatever `images.allowTags` says.
+DIGEST_ONLY_STAGES = frozenset({"production"})
+
+
+@dataclass(frozen=True)
+class LoadedStage:
+    config: StageConfig
+    secrets: StageSecrets
+
+
+#: Cross-field rules that need the whole stage; each returns the problems it finds.
+StageRule = Callable[[StageConfig], list[Problem]]
+
+
+def _key(name: str) -> str:
+    return f"{PROJECT}:{name}"
+
+
+def _decode(value: Any) -> Any:
+    """CLI values are strings; structured ones are JSON."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _location(loc: tuple) -> str:
+    head, *rest = loc
+    path = _key(str(head))
+    for part in rest:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _pydantic_problems(error: ValidationError, secret_sections: set[str]) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "required key is missing"
+        elif item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["loc"] and item["loc"][0] not in secret_sections and not isinstance(item["input"], (dict, list)):
+            message += f" (got {item['input']!r})"
+        problems.append(Problem(_location(item["loc"]) if item["loc"] else _key("(stage)"), message))
+    return problems
+
+
+def _image_problems(config: StageConfig) -> list[Problem]:
+    images = config.images
+    if config.stage in DIGEST_ONLY_STAGES and images.allow_tags:
+        return [Problem(_key("images.allowTags"), f"stage {config.stage!r} must pin every image by digest")]
+    if images.allow_tags:
+        return []
+    return [
+        Problem(
+            _key(f"images.{field.alias}"),
+            f"expected a digest-pinned reference 'name@sha256:<64 hex>' (images.allowTags is false), got {value!r}",
+        )
+        for name, field in type(images).model_fields.items()
+        if isinstance(value := getattr(images, name), str) and not is_digest_pinned(value)
+    ]
+
+
+#: Sections register further cross-field rules here (see `register_rule`).
+STAGE_RULES: list[StageRule] = [_image_problems]
+
+
+def register_rule(rule: StageRule) -> StageRule:
+    """Decorator: add a cross-field rule that runs on every parsed stage."""
+    STAGE_RULES.append(rule)
+    return rule
+
+
+def parse_stage(
+    stage: str, values: Mapping[str, Any], secret_keys: set[str], source: str, *, offline: bool = False
+) -> LoadedStage:
+    """Validate one stage's configuration, raising `ConfigError` with every problem found.
+
+    `offline` (synthesis without the CLI) redacts every operator secret.
+    """
+    problems: list[Problem] = []
+    sections: dict[str, Any] = {}
+    secret_values: dict[str, str] = {}
+    for full_key, raw in values.items():
+        namespace, _, name = full_key.partition(":")
+        if namespace != PROJECT:
+            continue  # provider settings such as kubernetes:context belong to their providers
+        if name in SECRET_KEYS:
+            if full_key not in secret_keys:
+                problems.append(
+                    Problem(full_key, f"must be a secret: set it with `pulumi config set --secret {name}`")
+                )
+            else:
+                secret_values[name] = raw
+            continue
+        if name == "stage":
+            problems.append(Problem(full_key, "unknown key: the stage is the stack name"))
+            continue
+        sections[name] = _decode(raw)
+
+    config = None
+    try:
+        config = StageConfig.model_validate({"stage": stage, **sections})
+    except ValidationError as error:
+        problems += _pydantic_problems(error, secret_sections=set(SECRET_KEYS))
+    if config is not None:
+        for rule in STAGE_RULES:
+            problems += rule(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return LoadedStage(config=config, secrets=StageSecrets(values=secret_values, redacted=offline))
+
+
+def load_from_pulumi() -> LoadedStage:
+    """The running program's stage, from the configuration the Pulumi engine supplied."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    values = dict(runtime_config.CONFIG.get())
+    secret_keys = {key for key in values if pulumi.runtime.is_config_secret(key)}
+    stack = pulumi.get_stack()
+    return parse_stage(stack, values, secret_keys, source=f"stack {stack!r}")

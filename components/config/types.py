@@ -1,0 +1,181 @@
+"""Constrained value types for stack configuration.
+
+Each type validates at the boundary and explains what it expected, so a bad
+stack file fails with a sentence instead of a broken manifest.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class Section(BaseModel):
+    """Base for every config section: camelCase keys, unknown keys rejected, frozen."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+# -- image references -------------------------------------------------------
+
+_IMAGE_RE = re.compile(
+    r"^(?P<name>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+
+
+def parse_image(value: str) -> tuple[str, str | None, str | None]:
+    """Split an OCI image reference into (name, tag, digest); raise ValueError if malformed."""
+    match = _IMAGE_RE.match(value)
+    if not match or not (match["tag"] or match["digest"]):
+        raise ValueError(
+            "expected an image reference 'registry/name:tag', 'registry/name@sha256:<64 hex>' "
+            f"or both, got {value!r}"
+        )
+    return match["name"], match["tag"], match["digest"]
+
+
+def is_digest_pinned(image: str) -> bool:
+    return parse_image(image)[2] is not None
+
+
+def _check_image(value: str) -> str:
+    _, tag, digest = parse_image(value)
+    if tag == "latest" and not digest:
+        raise ValueError(f"the mutable tag 'latest' is not allowed, got {value!r}")
+    return value
+
+
+ImageRef = Annotated[str, AfterValidator(_check_image)]
+
+
+# -- durations ---------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_UNIT_SECONDS = (86400, 3600, 60, 1)
+
+
+def duration_seconds(value: str) -> int:
+    """Seconds in a Prometheus-style duration such as '90s', '5m', '1h30m' or '7d'."""
+    match = _DURATION_RE.match(value or "")
+    if not value or not match or not any(match.groups()):
+        raise ValueError(f"expected a duration like '30s', '5m', '1h' or '7d', got {value!r}")
+    seconds = sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part)
+    if seconds <= 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return seconds
+
+
+def _check_duration(value: str) -> str:
+    duration_seconds(value)
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
+# -- cron schedules ----------------------------------------------------------
+
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+
+
+def _check_cron_field(field: str, name: str, low: int, high: int) -> None:
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            raise ValueError(f"{name} step {step!r} must be a positive number")
+        if base == "*":
+            continue
+        start, _, end = base.partition("-")
+        for number in (start, end) if end else (start,):
+            if not number.isdigit() or not low <= int(number) <= high:
+                raise ValueError(f"{name} {number!r} is outside {low}-{high}")
+
+
+def cron_fields(value: str) -> list[str]:
+    """The five fields of a standard cron expression; raise ValueError if malformed."""
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected a five-field cron expression like '15 2 * * *', got {value!r}")
+    for field, (name, low, high) in zip(fields, _CRON_FIELDS):
+        try:
+            _check_cron_field(field, name, low, high)
+        except ValueError as err:
+            raise ValueError(f"cron expression {value!r}: {err}") from None
+    return fields
+
+
+def _check_cron(value: str) -> str:
+    cron_fields(value)
+    return value
+
+
+Cron = Annotated[str, AfterValidator(_check_cron)]
+
+
+# -- networks and quantities ---------------------------------------------------
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"expected a CIDR block like '10.0.0.0/16', got {value!r}") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+
+_CPU_RE = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
+_MEMORY_RE = re.compile(r"^\d+(Ki|Mi|Gi|Ti)?$")
+
+
+def cpu_millicores(value: str) -> int:
+    if not _CPU_RE.match(value):
+        raise ValueError(f"expected a CPU quantity like '250m' or '1', got {value!r}")
+    return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
+
+
+def memory_bytes(value: str) -> int:
+    if not _MEMORY_RE.match(value):
+        raise ValueError(f"expected a memory quantity like '256Mi' or '2Gi', got {value!r}")
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+    suffix = value[-2:]
+    return int(value[:-2]) * units[suffix] if suffix in units else int(value)
+
+
+def _check_cpu(value: str) -> str:
+    if cpu_millicores(value) <= 0:
+        raise ValueError(f"expected a positive CPU quantity, got {value!r}")
+    return value
+
+
+def _check_memory(value: str) -> str:
+    if memory_bytes(value) <= 0:
+        raise ValueError(f"expected a positive memory quantity, got {value!r}")
+    return value
+
+
+CpuQuantity = Annotated[str, AfterValidator(_check_cpu)]
+MemoryQuantity = Annotated[str, AfterValidator(_check_memory)]
+
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _check_dns_label(value: str) -> str:
+    if not _DNS_LABEL_RE.match(value):
+        raise ValueError(f"expected a DNS label (lower-case letters, digits, '-', at most 63), got {value!r}")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]

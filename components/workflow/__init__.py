@@ -1,0 +1,184 @@
+"""The workflow service: namespace, Deployment, Service, PDB and HPA.
+
+The pod follows the service contract in the README: HTTP on one port with
+`/healthz`, `/readyz` and `/metrics`, settings from a ConfigMap, credentials
+only through Secret references.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config.schema import ServiceConfig
+from components.kube import (
+    child,
+    restricted_container_security_context,
+    restricted_namespace,
+    restricted_pod_security_context,
+    selector_labels,
+    standard_labels,
+)
+
+APP_NAME = "workflow-service"
+PORT_NAME = "http"
+SCRATCH_MOUNT = "/tmp"
+
+
+@dataclass(frozen=True)
+class SecretEnv:
+    """An environment variable filled from a key of a Kubernetes Secret."""
+
+    secret_name: pulumi.Input[str]
+    key: str
+
+
+@dataclass(frozen=True)
+class WorkflowServiceArgs:
+    namespace: str
+    image: str
+    settings: ServiceConfig
+    zones: list[str] = field(default_factory=list)
+    secret_env: dict[str, SecretEnv] = field(default_factory=dict)
+    extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+class WorkflowService(pulumi.ComponentResource):
+    """The workflow service and everything that keeps it available."""
+
+    namespace: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkflowServiceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("wf:workflow:WorkflowService", name, None, opts)
+        settings = args.settings
+        labels = standard_labels(APP_NAME, "api")
+        selector = selector_labels(APP_NAME)
+        metadata = {"name": APP_NAME, "namespace": args.namespace, "labels": labels}
+
+        namespace = restricted_namespace(f"{name}-namespace", args.namespace, "api", child(self))
+        in_namespace = child(self, depends_on=[namespace])
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-account", metadata=metadata, automount_service_account_token=False, opts=in_namespace
+        )
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-settings",
+            metadata={**metadata, "name": f"{APP_NAME}-settings"},
+            data={
+                "PORT": str(settings.port),
+                "LOG_LEVEL": settings.log_level,
+                "LOG_FORMAT": "ecs-json",
+                **settings.settings,
+            },
+            opts=in_namespace,
+        )
+
+        env = [{"name": key, "value": value} for key, value in sorted(args.extra_env.items())]
+        env += [
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": ref.secret_name, "key": ref.key}}}
+            for key, ref in sorted(args.secret_env.items())
+        ]
+        probe = {"httpGet": {"path": "/healthz", "port": PORT_NAME}, "periodSeconds": 10, "timeoutSeconds": 2}
+        container = {
+            "name": APP_NAME,
+            "image": args.image,
+            "imagePullPolicy": "IfNotPresent",
+            "ports": [{"name": PORT_NAME, "containerPort": settings.port, "protocol": "TCP"}],
+            "envFrom": [{"configMapRef": {"name": config_map.metadata["name"]}}],
+            "env": env,
+            "resources": settings.resources.as_kubernetes(),
+            "securityContext": restricted_container_security_context(),
+            # startup gives a cold start 2 minutes before liveness may restart the pod
+            "startupProbe": {**probe, "failureThreshold": 24, "periodSeconds": 5},
+            "livenessProbe": {**probe, "failureThreshold": 3},
+            "readinessProbe": {
+                "httpGet": {"path": "/readyz", "port": PORT_NAME},
+                "periodSeconds": 5,
+                "timeoutSeconds": 2,
+                "failureThreshold": 2,
+            },
+            # keep serving while endpoints drop this pod from load balancers, then SIGTERM
+            "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+            "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH_MOUNT}],
+        }
+        spread = [
+            {
+                "maxSkew": 1,
+                "topologyKey": key,
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": selector},
+            }
+            for key in (["topology.kubernetes.io/zone"] if args.zones else []) + ["kubernetes.io/hostname"]
+        ]
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=metadata,
+            spec={
+                "replicas": settings.replicas,
+                "revisionHistoryLimit": 10,
+                "selector": {"matchLabels": selector},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                "template": {
+                    "metadata": {"labels": {**labels, **selector}},
+                    "spec": {
+                        "serviceAccountName": account.metadata["name"],
+                        "automountServiceAccountToken": False,
+                        "terminationGracePeriodSeconds": settings.termination_grace_period_seconds,
+                        "securityContext": restricted_pod_security_context(),
+                        "topologySpreadConstraints": spread,
+                        "containers": [container],
+                        "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    },
+                },
+            },
+            opts=in_namespace,
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata,
+            spec={
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [{"name": PORT_NAME, "port": 80, "targetPort": PORT_NAME, "protocol": "TCP"}],
+            },
+            opts=in_namespace,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=metadata,
+            spec={
+                # one pod may be evicted at a time, and never the last one
+                "maxUnavailable": 1 if settings.replicas > 1 else 0,
+                "selector": {"matchLabels": selector},
+            },
+            opts=in_namespace,
+        )
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-hpa",
+            metadata=metadata,
+            spec={
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment.metadata["name"]},
+                "minReplicas": settings.replicas,
+                "maxReplicas": settings.max_replicas,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {
+                                "type": "Utilization",
+                                "averageUtilization": settings.cpu_target_utilization_percent,
+                            },
+                        },
+                    }
+                ],
+            },
+            opts=in_namespace,
+        )
+
+        self.namespace = namespace.metadata["name"]
+        self.service_name = service.metadata["name"]
+        self.register_outputs({"namespace": self.namespace, "service_name": self.service_name})

@@ -1,0 +1,5 @@
+import sys
+
+from wfdeploy.cli import main
+
+sys.exit(main())

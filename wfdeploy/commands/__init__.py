@@ -1,0 +1,7 @@
+"""One module per `wfdeploy` verb: each has `add_parser(subparsers)` and `run(args) -> exit code`."""
+
+#: The verbs, in the order `wfdeploy --help` lists them.
+VERB_MODULES = (
+    "wfdeploy.commands.validate",
+    "wfdeploy.commands.render",
+)

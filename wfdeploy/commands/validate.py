@@ -1,0 +1,55 @@
+"""`wfdeploy validate STAGE [--deployable]`: check a stage's configuration, declare nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from components.config import ConfigError
+from components.config.secrets import OPERATOR_SECRETS
+from wfdeploy.stages import load_stage
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("validate", help="validate a stage's configuration (stack file) only")
+    parser.add_argument("stage", help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
+    parser.add_argument(
+        "--deployable",
+        action="store_true",
+        help="also require every operator secret the stage needs (reads the values through the Pulumi CLI)",
+    )
+    parser.set_defaults(run=run)
+
+
+def _secrets_set(stage: str) -> dict[str, bool]:
+    """Which operator secrets the stack has, asked of the Pulumi CLI (values are never printed)."""
+    from wfdeploy.pulumi_cli import configured_keys
+
+    keys = configured_keys(stage)
+    return {secret.key: f"workflow-platform:{secret.key}" in keys for secret in OPERATOR_SECRETS}
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        loaded = load_stage(args.stage)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.deployable:
+        try:
+            present = _secrets_set(args.stage)
+        except RuntimeError as error:
+            print(f"validate --deployable {args.stage}: {error}", file=sys.stderr)
+            return 2
+        missing = [s for s in OPERATOR_SECRETS if s.required_when(loaded.config) and not present.get(s.key)]
+        if missing:
+            print(f"stage {args.stage!r} is not deployable: {len(missing)} required secret(s) not set:", file=sys.stderr)
+            for secret in missing:
+                print(
+                    f"  - workflow-platform:{secret.key}: {secret.description}; set it with "
+                    f"`pulumi config set --secret --stack {args.stage} {secret.key}`",
+                    file=sys.stderr,
+                )
+            return 1
+    print(f"stage {args.stage!r}: configuration is valid" + (" and deployable" if args.deployable else ""))
+    return 0

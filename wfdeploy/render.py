@@ -1,0 +1,176 @@
+"""`wfdeploy render`: synthesize a stage offline and write what it would deploy.
+
+Output layout under build/<stage>/ (same input, byte-identical output):
+  manifests/<namespace|cluster>/<Kind>.<name>.yaml  every Kubernetes object
+  charts/<release>.yaml                              every Helm release: chart, version, values
+  cloud/<type>.<name>.yaml                           every cloud resource's inputs
+  plan.json                                          resources by component and type
+  outputs.json                                       stack outputs (secrets redacted)
+  …                                                  what registered artifact writers add
+The folder is written beside the old one and swapped in only when complete.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from components.config import REDACTED, LoadedStage
+from wfdeploy.gates import GateFailure, RenderContext, load_builtin_gates
+from wfdeploy.synth import DeclaredResource, Synthesis, synthesize
+
+#: Writers that add artifacts (monitoring rules, runbooks, …) to a stage folder.
+ArtifactWriter = Callable[[RenderContext], None]
+ARTIFACT_WRITERS: dict[str, ArtifactWriter] = {}
+
+
+def artifact_writer(name: str) -> Callable[[ArtifactWriter], ArtifactWriter]:
+    def register(function: ArtifactWriter) -> ArtifactWriter:
+        ARTIFACT_WRITERS[name] = function
+        return function
+
+    return register
+
+
+#: Modules whose import registers artifact writers (monitoring rules, runbooks, …).
+WRITER_MODULES: tuple[str, ...] = ()
+
+
+def load_builtin_writers() -> dict[str, ArtifactWriter]:
+    """Import every artifact-writer module so that each registers itself."""
+    for module_name in WRITER_MODULES:
+        importlib.import_module(module_name)
+    return ARTIFACT_WRITERS
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML; multi-line strings (scripts, configs) as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(document: Any) -> str:
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120)
+
+
+def dump_json(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def redact_secret_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Secret with every value replaced by the placeholder; keys stay visible for review."""
+    if obj.get("kind") != "Secret":
+        return obj
+    redacted = dict(obj)
+    for field_name in ("data", "stringData"):
+        if isinstance(obj.get(field_name), dict):
+            redacted[field_name] = {key: REDACTED for key in obj[field_name]}
+    return redacted
+
+
+def _safe_name(value: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in value)
+
+
+def manifest_path(obj: dict[str, Any]) -> Path:
+    metadata = obj.get("metadata") or {}
+    folder = metadata.get("namespace") or "cluster"
+    return Path("manifests") / _safe_name(folder) / f"{obj['kind']}.{_safe_name(metadata.get('name', 'unnamed'))}.yaml"
+
+
+def plan_summary(synthesis: Synthesis) -> dict[str, Any]:
+    by_component: dict[str, Counter] = defaultdict(Counter)
+    for resource in synthesis.resources:
+        if resource.type == "pulumi:pulumi:Stack":
+            continue
+        by_component[resource.parent_type or "(root)"][resource.type] += 1
+    return {
+        "stage": synthesis.stage,
+        "resourceCount": sum(sum(counter.values()) for counter in by_component.values()),
+        "byComponent": {component: dict(sorted(counter.items())) for component, counter in sorted(by_component.items())},
+    }
+
+
+def _is_cloud_resource(resource: DeclaredResource) -> bool:
+    return resource.custom and not resource.type.startswith(("kubernetes:", "pulumi:"))
+
+
+def write_core_artifacts(synthesis: Synthesis, out: Path) -> None:
+    for obj in synthesis.kubernetes_objects():
+        path = out / manifest_path(obj)
+        if path.exists():
+            raise RenderError([GateFailure(str(path.relative_to(out)), "two objects render to the same file")])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_yaml(redact_secret_object(obj)))
+    for resource in synthesis.resources:
+        if resource.type.startswith("kubernetes:helm.sh/"):
+            target = out / "charts" / f"{_safe_name(resource.name)}.yaml"
+        elif _is_cloud_resource(resource):
+            target = out / "cloud" / f"{_safe_name(resource.type.split(':')[-1])}.{_safe_name(resource.name)}.yaml"
+        else:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(dump_yaml({"type": resource.type, "name": resource.name, "inputs": resource.inputs}))
+    (out / "plan.json").write_text(dump_json(plan_summary(synthesis)))
+    (out / "outputs.json").write_text(dump_json(synthesis.outputs))
+
+
+class RenderError(Exception):
+    """A gate or writer failed; lists every failure by gate."""
+
+    def __init__(self, failures: list[GateFailure], gate_name: str = "render"):
+        self.failures = failures
+        self.gate_name = gate_name
+        super().__init__("\n".join(f"[{gate_name}] {failure}" for failure in failures))
+
+
+@dataclass
+class RenderResult:
+    stage: str
+    output_dir: Path
+    synthesis: Synthesis
+    gate_results: dict[str, list[GateFailure]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.gate_results.values())
+
+
+def render_stage(stage: LoadedStage, build_root: Path, run_gates: bool = True) -> RenderResult:
+    """Synthesize, write build/<stage>/ atomically, then run every gate on it."""
+    synthesis = synthesize(stage)
+    name = stage.config.stage
+    build_root.mkdir(parents=True, exist_ok=True)
+    staging_dir = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=build_root))
+    try:
+        write_core_artifacts(synthesis, staging_dir)
+        context = RenderContext(stage=stage, synthesis=synthesis, output_dir=staging_dir)
+        for writer in load_builtin_writers().values():
+            writer(context)
+        final_dir = build_root / name
+        if final_dir.exists():
+            shutil.rmtree(final_dir)
+        staging_dir.rename(final_dir)
+    except BaseException:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+        raise
+    result = RenderResult(stage=name, output_dir=final_dir, synthesis=synthesis)
+    if run_gates:
+        context = RenderContext(stage=stage, synthesis=synthesis, output_dir=final_dir)
+        for gate_name, gate_function in load_builtin_gates().items():
+            result.gate_results[gate_name] = gate_function(context)
+    return result
