@@ -1,49 +1,13 @@
-"""Shared fixtures: stage configurations and offline syntheses of the real program."""
+"""Shared fixtures: offline syntheses of the real program, an isolated build folder."""
 
 from __future__ import annotations
 
-import copy
-import os
-import sys
-from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
-
-from components.config import LoadedStage, parse_stage, read_stack_file, stack_file_path  # noqa: E402
-from wfdeploy.synth import Synthesis, synthesize  # noqa: E402
-
-STACKS_DIR = PROJECT_ROOT / "stacks"
-STAGES = ("local", "alpha", "staging", "production")
-PROMOTION_CHAIN = ("alpha", "staging", "production")
-
-
-def stack_values(stage: str) -> tuple[dict[str, str], set[str]]:
-    """The stack file's values as the Pulumi CLI would pass them."""
-    return read_stack_file(stack_file_path(STACKS_DIR, stage))
-
-
-def load_stage_with(stage: str, overrides: dict[str, Any] | None = None, drop: tuple[str, ...] = ()) -> LoadedStage:
-    """Parse a stage with some top-level sections replaced (a dict per `project:key`) or dropped."""
-    import json
-
-    values, secret_keys = stack_values(stage)
-    values = dict(values)
-    for key in drop:
-        values.pop(key, None)
-    for key, value in (overrides or {}).items():
-        values[key] = value if isinstance(value, str) else json.dumps(value)
-    return parse_stage(stage, values, secret_keys, source=f"test:{stage}", offline=True)
-
-
-def section(stage: str, key: str) -> dict[str, Any]:
-    """A deep copy of one stack-file section, for building overrides."""
-    import json
-
-    return copy.deepcopy(json.loads(stack_values(stage)[0][f"workflow-platform:{key}"]))
+from tests.stagehelpers import PROJECT_ROOT, load_stage_with
+from wfdeploy.synth import Synthesis, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -59,20 +23,8 @@ def synthesized() -> Callable[[str], Synthesis]:
     return get
 
 
-def find_object(synthesis: Synthesis, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
-    matches = [
-        obj
-        for obj in synthesis.kubernetes_objects()
-        if obj["kind"] == kind
-        and obj["metadata"].get("name") == name
-        and (namespace is None or obj["metadata"].get("namespace") == namespace)
-    ]
-    assert len(matches) == 1, f"expected one {kind} {name!r}, found {len(matches)}"
-    return matches[0]
-
-
 @pytest.fixture(autouse=True)
 def _isolated_build_dir(tmp_path, monkeypatch):
     """Never let a test write into the user's build/ folder."""
     monkeypatch.setenv("WFDEPLOY_BUILD_DIR", str(tmp_path / "build"))
-    os.environ.setdefault("WFDEPLOY_CRD_SCHEMAS", str(PROJECT_ROOT.parent / "shared" / "crd-schemas"))
+    monkeypatch.setenv("WFDEPLOY_CRD_SCHEMAS", str(PROJECT_ROOT.parent / "shared" / "crd-schemas"))
