@@ -72,6 +72,10 @@ class NamespacesConfig(Section):
     """Namespaces the platform owns, one per concern."""
 
     workflow: DnsLabel = "workflow"
+    data: DnsLabel = "workflow-data"
+    edge: DnsLabel = "workflow-edge"
+    monitoring: DnsLabel = "monitoring"
+    logging: DnsLabel = "logging"
 
 
 _ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
