@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .types import CpuQuantity, DnsLabel, ImageRef, MemoryQuantity, Section, cpu_millicores, memory_bytes
+from .types import CpuQuantity, Cron, DnsLabel, Duration, ImageRef, MemoryQuantity, Section, cpu_millicores, memory_bytes
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36", "1.37")
 
@@ -108,6 +108,14 @@ class ServiceConfig(Section):
         return value
 
 
+class BackupConfig(Section):
+    """Database backups and the restore drill (the backup component extends this)."""
+
+    schedule: Cron = Field(description="when the backup CronJob runs")
+    restore_drill_schedule: Cron = Field(description="when the restore-drill CronJob runs")
+    rpo: Duration = Field(description="recovery point objective: the oldest a last good backup may be")
+
+
 class StageConfig(Section):
     """All configuration of one stage; the stage name is the Pulumi stack name."""
 
@@ -116,3 +124,4 @@ class StageConfig(Section):
     images: ImagesConfig
     namespaces: NamespacesConfig = NamespacesConfig()
     service: ServiceConfig
+    backup: BackupConfig
