@@ -1,0 +1,89 @@
+"""`wfdeploy validate` and `wfdeploy render`: exit codes and messages a user sees."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wfdeploy.cli import main
+from wfdeploy.paths import PROJECT_ROOT
+
+
+def test_validate_accepts_a_valid_stage(capsys):
+    assert main(["validate", "production"]) == 0
+    assert "stage 'production': configuration is valid" in capsys.readouterr().out
+
+
+def test_validate_names_an_unknown_stage_and_lists_the_known_ones(capsys):
+    assert main(["validate", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "no stack file for stage 'prod'" in err and "alpha" in err and "production" in err
+
+
+def test_validate_reports_bad_config_with_key_paths_and_no_traceback(tmp_path, monkeypatch, capsys):
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    original = (PROJECT_ROOT / "stacks" / "Pulumi.alpha.yaml").read_text()
+    (stacks / "Pulumi.alpha.yaml").write_text(original.replace("replicas: 2", "replicas: -2"))
+    monkeypatch.setattr("wfdeploy.stages.STACKS_DIR", stacks)
+    assert main(["validate", "alpha"]) == 2
+    err = capsys.readouterr().err
+    assert "workflow-platform:service.replicas" in err and "Traceback" not in err
+
+
+def test_validate_deployable_lists_every_missing_secret(monkeypatch, capsys):
+    monkeypatch.setattr("wfdeploy.commands.validate._secrets_set", lambda stage: {})
+    assert main(["validate", "--deployable", "production"]) == 1
+    err = capsys.readouterr().err
+    assert "pulumi config set --secret --stack production pagerRoutingKey" in err
+
+
+def test_validate_deployable_passes_when_secrets_are_set(monkeypatch, capsys):
+    from components.config.secrets import OPERATOR_SECRETS
+
+    monkeypatch.setattr(
+        "wfdeploy.commands.validate._secrets_set", lambda stage: {s.key: True for s in OPERATOR_SECRETS}
+    )
+    assert main(["validate", "--deployable", "production"]) == 0
+    assert "deployable" in capsys.readouterr().out
+
+
+def test_validate_deployable_without_the_pulumi_cli_says_so(monkeypatch, capsys):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert main(["validate", "--deployable", "alpha"]) == 2
+    assert "Pulumi CLI is not installed" in capsys.readouterr().err
+
+
+def test_render_writes_the_stage_and_reports_each_gate(tmp_path, capsys):
+    assert main(["render", "alpha"]) == 0
+    out = capsys.readouterr().out
+    assert "ok   kubernetes-schema" in out and "ok   crd-schema" in out
+
+
+def test_render_requires_a_stage_or_all(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render"])
+    assert exit_info.value.code == 2
+
+
+def test_render_fails_when_a_gate_fails(monkeypatch, capsys):
+    from wfdeploy.gates import GateFailure
+
+    monkeypatch.setitem(
+        __import__("wfdeploy.gates", fromlist=["GATES"]).GATES,
+        "always-fails",
+        lambda context: [GateFailure("Deployment workflow/x", "broken on purpose")],
+    )
+    assert main(["render", "alpha"]) == 1
+    err = capsys.readouterr().err
+    assert "FAIL always-fails" in err and "Deployment workflow/x: broken on purpose" in err
+
+
+def test_console_script_is_installed():
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "wfdeploy"), "--help"], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0
+    for verb in ("validate", "render"):
+        assert verb in completed.stdout

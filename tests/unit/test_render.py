@@ -1,0 +1,141 @@
+"""`render`: byte-identical output, atomic writes, redaction and gates that name the object."""
+
+import copy
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.config import LoadedStage
+from wfdeploy.gates import RenderContext
+from wfdeploy.gates.schemas import crd_schema, kubernetes_schema
+from wfdeploy.render import RenderError, redact_secret_object, render_stage, write_core_artifacts
+from wfdeploy.synth import DeclaredResource, Synthesis, synthesize
+from tests.stagehelpers import STAGES, load_stage_with
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_stage_renders_and_passes_every_gate(stage, tmp_path):
+    result = render_stage(load_stage_with(stage), tmp_path)
+    failures = {name: [str(f) for f in found] for name, found in result.gate_results.items() if found}
+    assert failures == {}
+    assert {"kubernetes-schema", "crd-schema"} <= set(result.gate_results)
+
+
+def test_same_input_renders_byte_identical_output(tmp_path):
+    first = render_stage(load_stage_with("production"), tmp_path / "one", run_gates=False)
+    second = render_stage(load_stage_with("production"), tmp_path / "two", run_gates=False)
+    assert tree_digest(first.output_dir) == tree_digest(second.output_dir)
+    assert tree_digest(first.output_dir)  # not vacuously equal
+
+
+def test_integral_numbers_are_rendered_as_integers(tmp_path):
+    result = render_stage(load_stage_with("production"), tmp_path, run_gates=False)
+    deployment = yaml.safe_load((result.output_dir / "manifests/workflow/Deployment.workflow-service.yaml").read_text())
+    assert deployment["spec"]["replicas"] == 3 and isinstance(deployment["spec"]["replicas"], int)
+    assert "3.0" not in (result.output_dir / "manifests/workflow/Deployment.workflow-service.yaml").read_text()
+
+
+def test_plan_summary_counts_resources_by_component_and_type(tmp_path):
+    result = render_stage(load_stage_with("alpha"), tmp_path, run_gates=False)
+    plan = yaml.safe_load((result.output_dir / "plan.json").read_text())
+    service = plan["byComponent"]["wf:workflow:WorkflowService"]
+    assert service["kubernetes:apps/v1:Deployment"] == 1
+    assert plan["resourceCount"] == sum(sum(types.values()) for types in plan["byComponent"].values())
+
+
+def test_a_failed_render_leaves_the_previous_output_untouched(tmp_path, monkeypatch):
+    render_stage(load_stage_with("alpha"), tmp_path, run_gates=False)
+    before = tree_digest(tmp_path / "alpha")
+
+    def explode(synthesis, out):
+        (out / "partial.yaml").write_text("half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("wfdeploy.render.write_core_artifacts", explode)
+    with pytest.raises(RuntimeError):
+        render_stage(load_stage_with("alpha"), tmp_path, run_gates=False)
+    assert tree_digest(tmp_path / "alpha") == before
+    assert [p.name for p in tmp_path.iterdir()] == ["alpha"]
+
+
+def test_secret_objects_are_rendered_with_redacted_values():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}
+    assert redact_secret_object(secret)["stringData"] == {"password": "<redacted>"}
+    assert secret["stringData"]["password"] == "hunter2"  # the input is not modified
+
+
+def _context_with(obj: dict, stage: LoadedStage, tmp_path: Path) -> RenderContext:
+    resource = DeclaredResource(
+        type=f"kubernetes:{obj['apiVersion']}:{obj['kind']}", name="broken", parent_type="", custom=True,
+        remote=False, inputs=obj,
+    )
+    return RenderContext(stage=stage, synthesis=Synthesis(stage.config.stage, [resource], {}), output_dir=tmp_path)
+
+
+def test_kubernetes_schema_gate_names_the_object_and_the_field(synthesized, tmp_path):
+    deployment = copy.deepcopy(
+        next(o for o in synthesized("alpha").kubernetes_objects() if o["kind"] == "Deployment")
+    )
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = 3
+    deployment["spec"]["replicaz"] = 2
+    failures = kubernetes_schema(_context_with(deployment, load_stage_with("alpha"), tmp_path))
+    assert len(failures) == 1
+    assert failures[0].subject == "Deployment workflow/workflow-service"
+    assert "invalid for Kubernetes 1.34.0" in failures[0].problem
+
+
+def test_custom_resource_without_a_schema_is_an_error(tmp_path):
+    unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "n"}}
+    failures = crd_schema(_context_with(unknown, load_stage_with("alpha"), tmp_path))
+    assert [f.subject for f in failures] == ["Widget n/w"]
+    assert "no CRD schema" in failures[0].problem and "WFDEPLOY_CRD_SCHEMAS" in failures[0].problem
+
+
+def test_custom_resource_is_checked_against_its_crd_schema(tmp_path):
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "m", "namespace": "n"},
+        "spec": {"endpoints": "not-a-list", "selector": {}},
+    }
+    failures = crd_schema(_context_with(monitor, load_stage_with("alpha"), tmp_path))
+    assert len(failures) == 1 and "spec/endpoints" in failures[0].problem
+
+
+def test_crd_schema_folder_can_be_overridden(tmp_path, monkeypatch):
+    monkeypatch.setenv("WFDEPLOY_CRD_SCHEMAS", str(tmp_path / "empty-catalog"))
+    monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "m"}}
+    failures = crd_schema(_context_with(monitor, load_stage_with("alpha"), tmp_path))
+    assert str(tmp_path / "empty-catalog") in failures[0].problem
+
+
+def test_two_objects_with_the_same_identity_are_refused(tmp_path, synthesized):
+    synthesis = synthesized("alpha")
+    deployment = next(r for r in synthesis.resources if r.type == "kubernetes:apps/v1:Deployment")
+    duplicate = Synthesis("alpha", synthesis.resources + [deployment], {})
+    with pytest.raises(RenderError) as caught:
+        write_core_artifacts(duplicate, tmp_path)
+    assert "same file" in str(caught.value)
+
+
+def test_synthesis_marks_cloud_computed_values_as_placeholders():
+    from wfdeploy.synth import computed_placeholder
+
+    assert computed_placeholder("aws:s3/bucket:Bucket", "backups", "arn") == "<computed:Bucket/backups.arn>"
+
+
+def test_synthesis_is_isolated_between_stages():
+    alpha = synthesize(load_stage_with("alpha"))
+    production = synthesize(load_stage_with("production"))
+    assert alpha.outputs["stage"] == "alpha" and production.outputs["stage"] == "production"
+    assert len([r for r in production.resources if r.type == "pulumi:pulumi:Stack"]) == 1
