@@ -62,12 +62,14 @@ def install_chart(
 ) -> k8s.helm.v4.Chart:
     """Install a pinned chart with its shared values overlaid by the stage's."""
     pinned = pinned_charts()[release]
+    # an OCI registry is addressed by the chart reference itself, a classic repository by repo URL
+    oci = pinned.repository.startswith("oci://")
     return k8s.helm.v4.Chart(
         resource_name,
-        chart=pinned.chart,
+        chart=f"{pinned.repository.rstrip('/')}/{pinned.chart}" if oci else pinned.chart,
         version=pinned.version,
         namespace=namespace,
-        repository_opts={"repo": pinned.repository},
+        repository_opts=None if oci else {"repo": pinned.repository},
         values=deep_merge(pinned.base_values(), stage_values),
         skip_await=False,
         opts=opts,

@@ -11,6 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.config.types import is_digest_pinned
+
 PART_OF = "workflow-platform"
 
 
@@ -70,3 +72,26 @@ def restricted_namespace(
 def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
     """Options for a component's child resource."""
     return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+#: Why a workload may take a credential as an environment variable (checkov CKV_K8S_35).
+SECRET_ENV_REASON = (
+    "the image's contract reads this credential from an environment variable; "
+    "the value is a secretKeyRef to a generated Secret, never a literal"
+)
+
+
+def checkov_skips(reasons: dict[str, str]) -> dict[str, str]:
+    """Inline checkov skip annotations: {'CKV_K8S_35': 'why'} -> {'checkov.io/skip1': 'CKV_K8S_35=why'}."""
+    return {f"checkov.io/skip{index}": f"{check}={reason}" for index, (check, reason) in enumerate(sorted(reasons.items()), 1)}
+
+
+def tag_only_image_reasons(*images: str) -> dict[str, str]:
+    """Skip reasons for a tag-only image, which a stage may run only with `images.allowTags` (a laptop cluster)."""
+    if all(is_digest_pinned(image) for image in images):
+        return {}
+    why = "images.allowTags: this stage runs tag-only images (a laptop cluster); digest-pinned stages never do"
+    return {
+        "CKV_K8S_43": why,
+        "CKV_K8S_15": f"{why}; locally loaded images cannot be pulled, so IfNotPresent",
+    }

@@ -7,10 +7,20 @@ input is the validated stage configuration.
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.backup.component import DatabaseBackups, DatabaseBackupsArgs
 from components.config import LoadedStage
-from components.workflow import WorkflowService, WorkflowServiceArgs
+from components.data import DataTier, DataTierArgs, cache_endpoint, database_endpoint
+from components.data.postgres import DATABASE
+from components.edge import Edge, EdgeArgs
+from components.logging.component import Logging, logging_args
+from components.monitoring import MonitoringStack, MonitoringStackArgs
+from components.network import NetworkPolicies, NetworkPoliciesArgs
+from components.network.flows import intended_flows, platform_namespaces
+from components.promotion import release_outputs
+from components.workflow import SecretEnv, WorkflowService, WorkflowServiceArgs
 
 
 def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
@@ -23,6 +33,8 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
     )
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster})
 
+    database = database_endpoint(config.namespaces.data)
+    cache = cache_endpoint(config.namespaces.data)
     workflow = WorkflowService(
         "workflow",
         WorkflowServiceArgs(
@@ -30,8 +42,80 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
             image=config.images.workflow_service,
             settings=config.service,
             zones=config.cluster.zones,
+            connection_settings={
+                "DATABASE_HOST": database.host,
+                "DATABASE_PORT": str(database.port),
+                "DATABASE_NAME": DATABASE,
+                "DATABASE_SSLMODE": "require",
+                "REDIS_HOST": cache.host,
+                "REDIS_PORT": str(cache.port),
+            },
+            secret_env={
+                "DATABASE_USER": SecretEnv(database.secret_name, "username"),
+                "DATABASE_PASSWORD": SecretEnv(database.secret_name, "password"),
+                "REDIS_PASSWORD": SecretEnv(cache.secret_name, "password"),
+            },
         ),
         opts=on_cluster,
+    )
+    data = DataTier(
+        "data",
+        DataTierArgs(
+            namespace=config.namespaces.data,
+            settings=config.data,
+            postgres_image=config.images.postgres,
+            redis_image=config.images.redis,
+            redis_exporter_image=config.images.redis_exporter,
+            zones=config.cluster.zones,
+            client_namespaces=[workflow.namespace],
+        ),
+        opts=on_cluster,
+    )
+    # stages in AWS get an explicit provider pinned to their account; a laptop cluster has none
+    cloud = (
+        aws.Provider("aws", region=config.aws.region, allowed_account_ids=[config.aws.account_id])
+        if config.aws
+        else None
+    )
+    backups = DatabaseBackups(
+        "backup",
+        DatabaseBackupsArgs(
+            stage=config.stage,
+            namespace=config.namespaces.data,
+            settings=config.backup,
+            job_image=config.images.backup_job,
+            aws=config.aws,
+            object_store_image=config.images.backup_object_store,
+            aws_provider=cloud,
+        ),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[data])),
+    )
+    edge = Edge(
+        "edge",
+        EdgeArgs(
+            namespace=config.namespaces.edge,
+            settings=config.edge,
+            backend_namespace=workflow.namespace,
+            backend_service=workflow.service_name,
+            zones=config.cluster.zones,
+            allow_load_balancer=config.cluster.allow_load_balancer_services,
+        ),
+        opts=on_cluster,
+    )
+
+    # the snapshot bucket and role go to the stage's account through the same pinned provider as the backups
+    logs = Logging(
+        "logging",
+        logging_args(config),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": cluster, **({"aws": cloud} if cloud else {})}),
+    )
+    monitoring = MonitoringStack("monitoring", MonitoringStackArgs(config=config, secrets=stage.secrets), opts=on_cluster)
+
+    # last: the policies land in the namespaces the components above create
+    NetworkPolicies(
+        "network",
+        NetworkPoliciesArgs(namespaces=platform_namespaces(config), flows=intended_flows(config)),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[workflow, data, edge])),
     )
 
     return {
@@ -39,4 +123,19 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         "workflowNamespace": workflow.namespace,
         "workflowServiceName": workflow.service_name,
         "workflowImage": config.images.workflow_service,
+        "edgeHostname": edge.hostname,
+        "edgeUrl": edge.url,
+        "databaseHost": database.host,
+        "databaseName": DATABASE,
+        "databaseCredentialsSecret": database.secret_name,
+        "cacheHost": cache.host,
+        "backupBucket": backups.bucket,
+        "backupCronJob": backups.backup_cronjob,
+        "restoreDrillCronJob": backups.restore_drill_cronjob,
+        "cacheCredentialsSecret": cache.secret_name,
+        "loggingNamespace": logs.namespace,
+        "elasticsearchUrl": logs.elasticsearch_url,
+        "kibanaService": logs.kibana_service,
+        "monitoringNamespace": monitoring.namespace,
+        **release_outputs(config),
     }

@@ -27,4 +27,5 @@ def synthesized() -> Callable[[str], Synthesis]:
 def _isolated_build_dir(tmp_path, monkeypatch):
     """Never let a test write into the user's build/ folder."""
     monkeypatch.setenv("WFDEPLOY_BUILD_DIR", str(tmp_path / "build"))
+    monkeypatch.setenv("WFDEPLOY_RECORDS_DIR", str(tmp_path / "records"))
     monkeypatch.setenv("WFDEPLOY_CRD_SCHEMAS", str(PROJECT_ROOT.parent / "shared" / "crd-schemas"))

@@ -41,7 +41,7 @@ def artifact_writer(name: str) -> Callable[[ArtifactWriter], ArtifactWriter]:
 
 
 #: Modules whose import registers artifact writers (monitoring rules, runbooks, …).
-WRITER_MODULES: tuple[str, ...] = ()
+WRITER_MODULES: tuple[str, ...] = ("wfdeploy.artifacts.logging", "wfdeploy.artifacts.monitoring")
 
 
 def load_builtin_writers() -> dict[str, ArtifactWriter]:

@@ -45,6 +45,8 @@ class DeclaredResource:
     custom: bool
     remote: bool
     inputs: dict[str, Any] = field(default_factory=dict)
+    #: names of the resources this one waits for (explicit depends_on and input dependencies)
+    depends_on: list[str] = field(default_factory=list)
 
     @property
     def is_kubernetes_object(self) -> bool:
@@ -74,7 +76,9 @@ def _plain(value: Any) -> Any:
     """Mocked inputs as plain data: secrets redacted, integral floats back to ints."""
     if isinstance(value, dict):
         if value.get(SIGNATURE_KEY) == SECRET_SIGNATURE:
-            return REDACTED
+            inner = value.get("value")
+            # a secret map (a Secret's stringData) keeps its keys visible, as a rendered Secret does
+            return {key: REDACTED for key in inner} if isinstance(inner, dict) else REDACTED
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
@@ -111,11 +115,12 @@ class _Mocks(pulumi.runtime.Mocks):
 class _RecordingMonitor(MockMonitor):
     def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)
-        self.registrations: list[tuple[str, str, str, bool, bool]] = []
+        self.registrations: list[tuple[str, str, str, bool, bool, list[str]]] = []
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         parent_type = request.parent.split("::")[-2].split("$")[-1] if request.parent else ""
-        self.registrations.append((request.type, request.name, parent_type, request.custom, request.remote))
+        dependencies = sorted({urn.split("::")[-1] for urn in request.dependencies})
+        self.registrations.append((request.type, request.name, parent_type, request.custom, request.remote, dependencies))
         return super().RegisterResource(request)
 
 
@@ -153,7 +158,8 @@ def synthesize(stage: LoadedStage) -> Synthesis:
             custom=custom,
             remote=remote,
             inputs=_plain(mocks.inputs.get((type_, name), {})),
+            depends_on=dependencies,
         )
-        for type_, name, parent_type, custom, remote in monitor.registrations
+        for type_, name, parent_type, custom, remote, dependencies in monitor.registrations
     ]
     return Synthesis(stage=stage.config.stage, resources=resources, outputs=resolved)

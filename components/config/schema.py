@@ -13,7 +13,18 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .aws import AwsConfig
+from .backup import BackupConfig
+from .data import DataConfig
+from .local_tier import LocalTierConfig
+from .logging import LoggingConfig
+from .monitoring import MonitoringConfig
+from .verification import VerificationConfig
+from .edge import EdgeConfig
+from .network import NetworkConfig
+from .promotion import PromotionConfig
 from .types import CpuQuantity, Cron, DnsLabel, Duration, ImageRef, MemoryQuantity, Section, cpu_millicores, memory_bytes
+from .types import ComputeResources  # noqa: F401  (defined in types so section modules can use it)
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36", "1.37")
 
@@ -34,29 +45,6 @@ class ClusterConfig(Section):
         return value
 
 
-class ComputeResources(Section):
-    """Requests and limits for one container."""
-
-    cpu_request: CpuQuantity
-    memory_request: MemoryQuantity
-    cpu_limit: CpuQuantity
-    memory_limit: MemoryQuantity
-
-    @model_validator(mode="after")
-    def _requests_within_limits(self) -> "ComputeResources":
-        if cpu_millicores(self.cpu_request) > cpu_millicores(self.cpu_limit):
-            raise ValueError(f"cpuRequest {self.cpu_request} exceeds cpuLimit {self.cpu_limit}")
-        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
-            raise ValueError(f"memoryRequest {self.memory_request} exceeds memoryLimit {self.memory_limit}")
-        return self
-
-    def as_kubernetes(self) -> dict:
-        return {
-            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
-            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
-        }
-
-
 class ImagesConfig(Section):
     """Every image this platform's own workloads run.
 
@@ -66,6 +54,17 @@ class ImagesConfig(Section):
 
     allow_tags: bool = False
     workflow_service: ImageRef
+    backup_job: ImageRef = Field(description="backup/restore-drill job image built from this repository")
+    backup_object_store: ImageRef | None = Field(
+        default=None, description="S3-compatible server image, for stages whose backup store is 'in-cluster'"
+    )
+    postgres: ImageRef = Field(description="PostgreSQL operand image for CloudNativePG (imageName)")
+    redis: ImageRef
+    redis_exporter: ImageRef
+    # ECK would otherwise derive these from logging.version, a tag: pinned here so the digest rule covers them
+    elasticsearch: ImageRef = Field(description="Elasticsearch image (ECK spec.image); its tag must be logging.version")
+    kibana: ImageRef = Field(description="Kibana image (ECK spec.image); its tag must be logging.version")
+    filebeat: ImageRef = Field(description="Filebeat image (ECK Beat spec.image); its tag must be logging.version")
 
 
 class NamespacesConfig(Section):
@@ -108,14 +107,6 @@ class ServiceConfig(Section):
         return value
 
 
-class BackupConfig(Section):
-    """Database backups and the restore drill (the backup component extends this)."""
-
-    schedule: Cron = Field(description="when the backup CronJob runs")
-    restore_drill_schedule: Cron = Field(description="when the restore-drill CronJob runs")
-    rpo: Duration = Field(description="recovery point objective: the oldest a last good backup may be")
-
-
 class StageConfig(Section):
     """All configuration of one stage; the stage name is the Pulumi stack name."""
 
@@ -125,3 +116,12 @@ class StageConfig(Section):
     namespaces: NamespacesConfig = NamespacesConfig()
     service: ServiceConfig
     backup: BackupConfig
+    aws: AwsConfig | None = Field(default=None, description="the AWS account of a stage that runs in AWS")
+    data: DataConfig
+    edge: EdgeConfig
+    network: NetworkConfig
+    promotion: PromotionConfig = PromotionConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    verification: VerificationConfig = VerificationConfig()
+    logging: LoggingConfig
+    local_tier: LocalTierConfig | None = Field(default=None, description="podman local tier (wfdeploy up STAGE)")

@@ -27,8 +27,17 @@ class OperatorSecret:
 
 #: Every secret key a stack may carry; any of these given as plain text is an error.
 OPERATOR_SECRETS: tuple[OperatorSecret, ...] = (
-    OperatorSecret("pagerRoutingKey", "PagerDuty Events v2 routing key that critical alerts page through"),
-    OperatorSecret("chatWebhookUrl", "chat webhook URL that warning alerts are posted to"),
+    OperatorSecret(
+        "pagerRoutingKey",
+        "PagerDuty Events v2 routing key that critical alerts page through",
+        # only stages whose Alertmanager routes something to a pagerduty receiver
+        required_when=lambda config: "pagerRoutingKey" in config.monitoring.alertmanager.secret_keys(),
+    ),
+    OperatorSecret(
+        "chatWebhookUrl",
+        "chat webhook URL that warning alerts are posted to",
+        required_when=lambda config: "chatWebhookUrl" in config.monitoring.alertmanager.secret_keys(),
+    ),
 )
 
 SECRET_KEYS = frozenset(secret.key for secret in OPERATOR_SECRETS)

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -115,6 +115,44 @@ def cron_fields(value: str) -> list[str]:
     return fields
 
 
+def _cron_values(field: str, low: int, high: int) -> set[int]:
+    values: set[int] = set()
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        start, _, end = base.partition("-")
+        first, last = (low, high) if base == "*" else (int(start), int(end) if end else int(start))
+        if step and not end and base != "*":
+            last = high  # '5/15' means from 5 to the end of the range
+        values.update(range(first, last + 1, int(step) if step else 1))
+    return values
+
+
+def cron_max_interval_seconds(value: str) -> int:
+    """The longest gap between two consecutive runs of a cron schedule (over eight years, leap days included)."""
+    import datetime
+
+    minute, hour, dom, month, dow = cron_fields(value)
+    minutes = sorted(_cron_values(minute, 0, 59))
+    hours = sorted(_cron_values(hour, 0, 23))
+    days, months = _cron_values(dom, 1, 31), _cron_values(month, 1, 12)
+    weekdays = {day % 7 for day in _cron_values(dow, 0, 7)}
+    offsets = [h * 60 + m for h in hours for m in minutes]
+    inner_gap = max((b - a for a, b in zip(offsets, offsets[1:])), default=0)
+    start = datetime.date(2024, 1, 1)
+    matching = []
+    for index in range(8 * 366 + 7):
+        day = start + datetime.timedelta(days=index)
+        by_dom, by_dow = day.day in days, day.isoweekday() % 7 in weekdays
+        # standard cron: when both day fields are restricted, either one matching is enough
+        day_ok = (by_dom or by_dow) if dom != "*" and dow != "*" else (by_dom and by_dow)
+        if day.month in months and day_ok:
+            matching.append(index)
+    if len(matching) < 2:
+        raise ValueError(f"cron expression {value!r} runs less than twice in eight years")
+    outer_gap = max(((b - a) * 1440 + offsets[0] - offsets[-1] for a, b in zip(matching, matching[1:])), default=0)
+    return max(inner_gap, outer_gap, 0) * 60
+
+
 def _check_cron(value: str) -> str:
     cron_fields(value)
     return value
@@ -168,6 +206,29 @@ def _check_memory(value: str) -> str:
 
 CpuQuantity = Annotated[str, AfterValidator(_check_cpu)]
 MemoryQuantity = Annotated[str, AfterValidator(_check_memory)]
+
+class ComputeResources(Section):
+    """Requests and limits for one container (here rather than in schema.py so every section module can use it)."""
+
+    cpu_request: CpuQuantity
+    memory_request: MemoryQuantity
+    cpu_limit: CpuQuantity
+    memory_limit: MemoryQuantity
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> "ComputeResources":
+        if cpu_millicores(self.cpu_request) > cpu_millicores(self.cpu_limit):
+            raise ValueError(f"cpuRequest {self.cpu_request} exceeds cpuLimit {self.cpu_limit}")
+        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
+            raise ValueError(f"memoryRequest {self.memory_request} exceeds memoryLimit {self.memory_limit}")
+        return self
+
+    def as_kubernetes(self) -> dict:
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
 
 _DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 

@@ -7,6 +7,7 @@ only through Secret references.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pulumi
@@ -41,8 +42,10 @@ class WorkflowServiceArgs:
     image: str
     settings: ServiceConfig
     zones: list[str] = field(default_factory=list)
+    #: credentials: environment variable -> key of a Secret in the service's namespace
     secret_env: dict[str, SecretEnv] = field(default_factory=dict)
-    extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: non-secret connection settings (hosts, ports, names), placed in the ConfigMap
+    connection_settings: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class WorkflowService(pulumi.ComponentResource):
@@ -71,13 +74,17 @@ class WorkflowService(pulumi.ComponentResource):
                 "PORT": str(settings.port),
                 "LOG_LEVEL": settings.log_level,
                 "LOG_FORMAT": "ecs-json",
+                **args.connection_settings,
                 **settings.settings,
             },
             opts=in_namespace,
         )
+        # envFrom is read at pod start only: a changed ConfigMap must roll the pods
+        settings_checksum = pulumi.Output.json_dumps(config_map.data).apply(
+            lambda text: hashlib.sha256(text.encode()).hexdigest()
+        )
 
-        env = [{"name": key, "value": value} for key, value in sorted(args.extra_env.items())]
-        env += [
+        env = [
             {"name": key, "valueFrom": {"secretKeyRef": {"name": ref.secret_name, "key": ref.key}}}
             for key, ref in sorted(args.secret_env.items())
         ]
@@ -122,7 +129,10 @@ class WorkflowService(pulumi.ComponentResource):
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "template": {
-                    "metadata": {"labels": {**labels, **selector}},
+                    "metadata": {
+                        "labels": {**labels, **selector},
+                        "annotations": {"checksum/settings": settings_checksum},
+                    },
                     "spec": {
                         "serviceAccountName": account.metadata["name"],
                         "automountServiceAccountToken": False,

@@ -4,4 +4,11 @@
 VERB_MODULES = (
     "wfdeploy.commands.validate",
     "wfdeploy.commands.render",
+    "wfdeploy.commands.verify",
+    "wfdeploy.commands.up",
+    "wfdeploy.commands.down",
+    "wfdeploy.commands.loadtest",
+    "wfdeploy.commands.preflight",
+    "wfdeploy.commands.promote",
+    "wfdeploy.commands.rollback",
 )

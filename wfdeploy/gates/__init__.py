@@ -54,7 +54,12 @@ def object_name(obj: dict) -> str:
 
 
 #: Modules whose import registers gates, in the order they run.
-GATE_MODULES: tuple[str, ...] = ("wfdeploy.gates.schemas",)
+GATE_MODULES: tuple[str, ...] = (
+    "wfdeploy.gates.schemas",
+    "wfdeploy.gates.monitoring",
+    "wfdeploy.gates.policy_pack",
+    "wfdeploy.gates.connectivity",
+)
 
 
 def load_builtin_gates() -> dict[str, Gate]:

@@ -1,0 +1,235 @@
+"""Grafana dashboards as code (grafana-foundation-sdk), provisioned through the Grafana sidecar.
+
+Every query is written against the metric contract in DESIGN.md; the live
+test evaluates each one against a real Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import prometheus, stat, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import DataSourceRef
+
+from components.config.schema import StageConfig
+from components.monitoring.rules import BACKUP_CRONJOB, RESTORE_DRILL_CRONJOB, WORKFLOW_JOB, error_ratio_record
+
+DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
+
+
+def _query(expr: str, legend: str = "") -> prometheus.Dataquery:
+    query = prometheus.Dataquery().expr(expr).datasource(DATASOURCE)
+    return query.legend_format(legend) if legend else query
+
+
+def _series(title: str, unit: str, *queries: prometheus.Dataquery) -> timeseries.Panel:
+    panel = timeseries.Panel().title(title).unit(unit).datasource(DATASOURCE).height(8).span(12)
+    for query in queries:
+        panel = panel.with_target(query)
+    return panel
+
+
+def _stat(title: str, unit: str, query: prometheus.Dataquery) -> stat.Panel:
+    return stat.Panel().title(title).unit(unit).datasource(DATASOURCE).height(5).span(6).with_target(query)
+
+
+def _board(uid: str, title: str, panels: list[Any]) -> dict[str, Any]:
+    builder = dash.Dashboard(title).uid(uid).tags(["workflow-platform"]).refresh("1m").time("now-6h", "now").readonly()
+    for panel in panels:
+        builder = builder.with_panel(panel)
+    return json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+
+
+def dashboards(config: StageConfig) -> dict[str, dict[str, Any]]:
+    """{file name: dashboard JSON model} for the stage."""
+    ns = config.namespaces
+    w = f'job="{WORKFLOW_JOB}", namespace="{ns.workflow}"'
+    target = config.monitoring.slo.availability_target
+    budget = round(1 - target, 10)
+    monitoring = config.monitoring.alerts
+    slo = _board(
+        "workflow-slo",
+        "Workflow SLO overview",
+        [
+            _stat(
+                "Availability (30d)",
+                "percentunit",
+                _query(f'1 - (sum(rate(http_requests_total{{{w}, code=~"5.."}}[30d])) / sum(rate(http_requests_total{{{w}}}[30d])))'),
+            ),
+            _stat(
+                "Error budget left (30d)",
+                "percentunit",
+                _query(
+                    f'1 - (sum(rate(http_requests_total{{{w}, code=~"5.."}}[30d])) / sum(rate(http_requests_total{{{w}}}[30d]))) / {budget}'
+                ),
+            ),
+            _stat("Requests per second", "reqps", _query(f"sum(rate(http_requests_total{{{w}}}[5m]))")),
+            _stat("Workflow runs per second", "ops", _query(f"sum(rate(workflow_executions_total{{{w}}}[5m]))")),
+            _series(
+                "Burn rate by window (1 = budget spent in exactly 30 days)",
+                "none",
+                *[_query(f"{error_ratio_record(window)} / {budget}", window) for window in ("5m", "30m", "1h", "6h", "1d", "3d")],
+            ),
+            _series(
+                "Requests by status code",
+                "reqps",
+                _query(f"sum by (code) (rate(http_requests_total{{{w}}}[5m]))", "{{code}}"),
+            ),
+        ],
+    )
+    latency = _board(
+        "workflow-latency",
+        "Workflow latency",
+        [
+            _series(
+                "Average response time",
+                "s",
+                _query(
+                    f"sum by (route) (rate(http_request_duration_seconds_sum{{{w}}}[5m])) / "
+                    f"sum by (route) (rate(http_request_duration_seconds_count{{{w}}}[5m]))",
+                    "{{route}}",
+                ),
+                _query(f"vector({monitoring.workflow_latency_high.average_seconds})", "alert threshold"),
+            ),
+            _series(
+                "p50 / p95 / p99",
+                "s",
+                *[
+                    _query(
+                        f"histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{w}}}[5m])))",
+                        f"p{int(q * 100)}",
+                    )
+                    for q in (0.5, 0.95, 0.99)
+                ],
+            ),
+            _series(
+                "Requests answered within 1s",
+                "percentunit",
+                # Prometheus 3 writes le="1" where 2.x wrote le="1.0": match both
+                _query(
+                    f'sum(rate(http_request_duration_seconds_bucket{{{w}, le=~"1(\\\\.0)?"}}[5m])) / '
+                    f"sum(rate(http_request_duration_seconds_count{{{w}}}[5m]))"
+                ),
+            ),
+        ],
+    )
+    cache = _board(
+        "workflow-cache",
+        "Workflow cache",
+        [
+            _series(
+                "Cache hit ratio",
+                "percentunit",
+                _query(
+                    f'sum(rate(workflow_cache_requests_total{{{w}, result="hit"}}[5m])) / '
+                    f"sum(rate(workflow_cache_requests_total{{{w}}}[5m]))",
+                    "hit ratio",
+                ),
+                _query(f"vector({monitoring.workflow_cache_hit_rate_low.min_hit_ratio})", "alert threshold"),
+            ),
+            _series(
+                "Look-ups by result",
+                "ops",
+                _query(f"sum by (result) (rate(workflow_cache_requests_total{{{w}}}[5m]))", "{{result}}"),
+            ),
+            _series(
+                "Redis memory used",
+                "bytes",
+                _query(f'sum by (pod) (redis_memory_used_bytes{{namespace="{ns.data}"}})', "{{pod}}"),
+            ),
+        ],
+    )
+    database = _board(
+        "workflow-database",
+        "Workflow database",
+        [
+            _series(
+                "Query time p50 / p95",
+                "s",
+                *[
+                    _query(
+                        f"histogram_quantile({q}, sum by (le) (rate(workflow_db_query_duration_seconds_bucket{{{w}}}[5m])))",
+                        f"p{int(q * 100)}",
+                    )
+                    for q in (0.5, monitoring.workflow_db_query_slow.quantile)
+                ],
+                _query(f"vector({monitoring.workflow_db_query_slow.threshold_seconds})", "alert threshold"),
+            ),
+            _series("Queries per second", "ops", _query(f"sum(rate(workflow_db_query_duration_seconds_count{{{w}}}[5m]))")),
+            _series(
+                "PostgreSQL backends",
+                "short",
+                _query(f'sum by (pod) (cnpg_backends_total{{namespace="{ns.data}"}})', "{{pod}}"),
+            ),
+        ],
+    )
+    cpu = _board(
+        "workflow-cpu",
+        "Workflow CPU against requests",
+        [
+            _series(
+                "CPU used / requested",
+                "percentunit",
+                _query(
+                    f'sum(rate(container_cpu_usage_seconds_total{{namespace="{ns.workflow}", container="{WORKFLOW_JOB}"}}[5m])) / '
+                    f'sum(kube_pod_container_resource_requests{{namespace="{ns.workflow}", container="{WORKFLOW_JOB}", resource="cpu"}})'
+                ),
+                _query(f"vector({monitoring.workflow_cpu_high.max_request_ratio})", "alert threshold"),
+            ),
+            _series(
+                "CPU by pod",
+                "short",
+                _query(
+                    f'sum by (pod) (rate(container_cpu_usage_seconds_total{{namespace="{ns.workflow}", container="{WORKFLOW_JOB}"}}[5m]))',
+                    "{{pod}}",
+                ),
+            ),
+        ],
+    )
+    backups = _board(
+        "workflow-backups",
+        "Workflow backups",
+        [
+            _stat(
+                "Age of the last good backup",
+                "s",
+                _query(f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{ns.data}", cronjob="{BACKUP_CRONJOB}"}})'),
+            ),
+            _stat(
+                "Age of the last good restore drill",
+                "s",
+                _query(
+                    f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{ns.data}", cronjob="{RESTORE_DRILL_CRONJOB}"}})'
+                ),
+            ),
+            _series(
+                "Failed drill jobs",
+                "short",
+                _query(
+                    f'sum by (job_name) (kube_job_failed{{namespace="{ns.data}", job_name=~"{RESTORE_DRILL_CRONJOB}-.*", condition="true"}})',
+                    "{{job_name}}",
+                ),
+            ),
+        ],
+    )
+    return {
+        "workflow-slo": slo,
+        "workflow-latency": latency,
+        "workflow-cache": cache,
+        "workflow-database": database,
+        "workflow-cpu": cpu,
+        "workflow-backups": backups,
+    }
+
+
+def dashboard_expressions(config: StageConfig) -> list[str]:
+    """Every PromQL expression of every dashboard panel."""
+    return [
+        target["expr"]
+        for board in dashboards(config).values()
+        for panel in board.get("panels", [])
+        for target in panel.get("targets", [])
+    ]

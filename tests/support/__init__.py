@@ -1,0 +1,1 @@
+"""Real processes for integration tests: a throwaway PostgreSQL cluster and an S3-compatible server."""

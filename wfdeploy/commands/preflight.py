@@ -1,0 +1,34 @@
+"""`wfdeploy preflight STAGE`: check the environment a change of STAGE needs, change nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from components.config import ConfigError
+from wfdeploy import automation as boundary
+from wfdeploy.preflight import format_failures, run_preflight
+from wfdeploy.stages import load_stage
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "preflight",
+        help="check CLI version, kube context and version, CRDs/operators, AWS account and secrets of a stage",
+    )
+    parser.add_argument("stage", metavar="STAGE")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        loaded = load_stage(args.stage)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    failures = run_preflight(loaded, boundary.default_automation())
+    if failures:
+        print(format_failures(args.stage, failures), file=sys.stderr)
+        return 3
+    print(f"preflight for stage {args.stage!r}: ok")
+    return 0

@@ -1,0 +1,50 @@
+"""`wfdeploy promote FROM TO`: move FROM's verified release one stage along the chain."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from wfdeploy import automation as boundary
+from wfdeploy.automation import AutomationError
+from wfdeploy.promotion import CHAIN, CHECKOUT, TOOL_FAILED, Deployer, Refusal
+from wfdeploy.records import RecordStore
+
+
+def add_confirmation(parser: argparse.ArgumentParser) -> None:
+    confirm = parser.add_mutually_exclusive_group()
+    confirm.add_argument(
+        "--yes-i-mean-production",
+        dest="confirmed_stage",
+        action="store_const",
+        const="production",
+        help="required to change production (promotion.requireConfirmation)",
+    )
+    confirm.add_argument("--confirm-stage", dest="confirmed_stage", metavar="STAGE", help="confirm changing STAGE")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "promote",
+        help=f"promote a verified release: {CHECKOUT} -> {' -> '.join(CHAIN)}",
+        description="Preflight, preview, `pulumi up`, `wfdeploy verify` and record, one stage at a time.",
+    )
+    parser.add_argument("source", metavar="FROM", help=f"stage whose verified release moves on, or {CHECKOUT!r} (into alpha)")
+    parser.add_argument("target", metavar="TO", help="the next stage of the chain")
+    parser.add_argument("--image", help=f"with {CHECKOUT!r}: the digest-pinned workflow image to deploy (CI's build)")
+    add_confirmation(parser)
+    parser.set_defaults(run=run, confirmed_stage=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    deployer = Deployer(boundary.default_automation(), RecordStore())
+    try:
+        outcome = deployer.promote(args.source, args.target, confirmed_stage=args.confirmed_stage, image=args.image)
+    except AutomationError as error:
+        print(f"promote {args.source} -> {args.target}: {error}", file=sys.stderr)
+        return TOOL_FAILED
+    except Refusal as refusal:
+        print(f"promote {args.source} -> {args.target} refused: {refusal}", file=sys.stderr)
+        return refusal.code
+    print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
+    return outcome.code
