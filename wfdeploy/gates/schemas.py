@@ -6,9 +6,12 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import re
+from importlib import resources
+
 import jsonschema
 import kubernetes_validate
-from kubernetes_validate.utils import SchemaNotFoundError
+from referencing import Registry, Resource
 
 from wfdeploy.gates import GateFailure, RenderContext, gate, object_name
 from wfdeploy.paths import CRD_SCHEMAS_ENV, crd_schema_dir
@@ -43,6 +46,28 @@ def _first_error(errors) -> str:
     return f"at {where}: {error.message}"
 
 
+_SCHEMA_ROOT = resources.files(kubernetes_validate) / "kubernetes-json-schema"
+
+
+@lru_cache(maxsize=None)
+def _strict_registry(version: str) -> Registry:
+    """The shared definitions of one Kubernetes version's strict schemas, loaded once."""
+    definitions = json.loads((_SCHEMA_ROOT / f"v{version}-local-strict" / "_definitions.json").read_text())
+    return Resource.from_contents(definitions) @ Registry()
+
+
+@lru_cache(maxsize=None)
+def _kubernetes_validator(version: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+    """kubernetes-validate's strict schema for one kind, compiled once (it reloads them on every call)."""
+    # rbac.authorization.k8s.io/v1 -> rbac-v1, as kubernetes-validate names its files
+    file_api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = _SCHEMA_ROOT / f"v{version}-local-strict" / f"{kind.lower()}-{file_api}.json"
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text())
+    return jsonschema.Draft202012Validator(schema, registry=Resource.from_contents(schema) @ _strict_registry(version))
+
+
 @gate("kubernetes-schema")
 def kubernetes_schema(context: RenderContext) -> list[GateFailure]:
     version = f"{context.stage.config.cluster.kubernetes_version}.0"
@@ -50,13 +75,14 @@ def kubernetes_schema(context: RenderContext) -> list[GateFailure]:
     for obj in context.synthesis.kubernetes_objects():
         if not is_core(obj.get("apiVersion", "")):
             continue
-        try:
-            kubernetes_validate.validate(obj, version, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            where = "/".join(str(part) for part in error.path) or "(root)"
-            failures.append(GateFailure(object_name(obj), f"invalid for Kubernetes {version} at {where}: {error.message}"))
-        except SchemaNotFoundError:
+        validator = _kubernetes_validator(version, obj["apiVersion"], obj.get("kind", ""))
+        if validator is None:
             failures.append(GateFailure(object_name(obj), f"{obj['apiVersion']} is not served by Kubernetes {version}"))
+            continue
+        error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+        if error is not None:
+            where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+            failures.append(GateFailure(object_name(obj), f"invalid for Kubernetes {version} at {where}: {error.message}"))
     return failures
 
 
