@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 
@@ -206,7 +207,14 @@ def restore_into(settings: JobSettings, store: ObjectStore, manifest: Manifest, 
     if remote_size != manifest.size:
         raise JobFailed(f"backup object {url} is truncated or altered: {remote_size} bytes, manifest says {manifest.size}")
     started = time.monotonic()
-    restore = pg.restore_process(settings.pg_bin, database, keep_privileges=keep_privileges)
+    try:
+        entries = pg.restore_list(settings.pg_bin, store.stream(manifest.dump_key))
+    except RuntimeError as error:
+        raise JobFailed(f"backup object {url} is not a readable pg_dump archive: {error}") from None
+    list_file = tempfile.NamedTemporaryFile("w", prefix="restore-list-", suffix=".txt")
+    list_file.write(entries)
+    list_file.flush()
+    restore = pg.restore_process(settings.pg_bin, database, keep_privileges=keep_privileges, list_file=list_file.name)
     digest, size, pipe_broken = hashlib.sha256(), 0, False
     try:
         for chunk in store.stream(manifest.dump_key):
@@ -227,6 +235,8 @@ def restore_into(settings: JobSettings, store: ObjectStore, manifest: Manifest, 
         restore.kill()
         restore.wait()
         raise
+    finally:
+        list_file.close()
     if size != manifest.size:
         raise JobFailed(f"backup object {url} is truncated: read {size} bytes, manifest says {manifest.size}")
     if digest.hexdigest() != manifest.sha256:

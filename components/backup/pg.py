@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from .manifest import DatabaseStats, TableStats
@@ -198,9 +200,47 @@ def dump_process(pg_bin: str, snapshot: str) -> subprocess.Popen:
     )
 
 
-def restore_process(pg_bin: str, database: str, *, keep_privileges: bool) -> subprocess.Popen:
+def is_extension_entry(toc_line: str) -> bool:
+    """A `pg_restore -l` line that creates an extension or comments on one.
+
+    Only a superuser may create most extensions (pg_stat_statements among them),
+    and the job restores as the database owner; the target cluster's operator
+    creates the extensions it needs (CloudNativePG: postInitApplicationSQL).
+    """
+    _, _, description = toc_line.partition(";")
+    fields = description.split()
+    return len(fields) >= 3 and (fields[2] == "EXTENSION" or fields[2:5] == ["COMMENT", "-", "EXTENSION"])
+
+
+def restore_list(pg_bin: str, chunks: Iterable[bytes]) -> str:
+    """The archive's table of contents without extension entries, read from its first bytes."""
+    lister = subprocess.Popen(
+        [tool(pg_bin, "pg_restore"), "--list"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    output: dict[str, bytes] = {}
+    # read stdout in the background so a long listing cannot block the writer
+    reader = threading.Thread(target=lambda: output.update(out=lister.stdout.read(), err=lister.stderr.read()))
+    reader.start()
+    try:
+        for chunk in chunks:
+            if lister.poll() is not None:
+                break  # the listing needs only the header and table of contents
+            lister.stdin.write(chunk)
+        lister.stdin.close()
+    except BrokenPipeError:
+        pass
+    reader.join()
+    if lister.wait() != 0:
+        raise RuntimeError(f"pg_restore --list failed: {_first_line(output.get('err', b'').decode(errors='replace'))}")
+    lines = output["out"].decode().splitlines()
+    return "\n".join(line for line in lines if not is_extension_entry(line)) + "\n"
+
+
+def restore_process(pg_bin: str, database: str, *, keep_privileges: bool, list_file: str | None = None) -> subprocess.Popen:
     """pg_restore reading an archive from stdin into `database`; stops at the first error."""
     args = [tool(pg_bin, "pg_restore"), "--exit-on-error", "--no-owner", "--no-password", "-d", database]
     if not keep_privileges:
         args.append("--no-privileges")
+    if list_file:
+        args.append(f"--use-list={list_file}")
     return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -245,3 +245,18 @@ def test_restore_drill_fails_when_restored_rows_differ_from_the_manifest(backup_
     (record,) = client.list_objects_v2(Bucket=BUCKET, Prefix=f"{backup_env.prefix}drills/")["Contents"]
     result = json.loads(client.get_object(Bucket=BUCKET, Key=record["Key"])["Body"].read())
     assert result["ok"] is False and "public.items" in result["error"]
+
+
+def test_drill_restores_as_the_database_owner_when_the_database_has_a_superuser_only_extension(backup_env):
+    # as on CloudNativePG: the operator (a superuser) creates pg_stat_statements, the jobs run as the app owner
+    owner = f"owner_{backup_env.database}"
+    backup_env.sql(f"CREATE ROLE {owner} LOGIN CREATEDB PASSWORD 'owner-pass'")
+    backup_env.sql(f'ALTER DATABASE "{backup_env.database}" OWNER TO {owner}')
+    backup_env.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    backup_env.sql(f"SET ROLE {owner}; CREATE TABLE runs (id bigserial PRIMARY KEY, state text); "
+                   "INSERT INTO runs (state) SELECT 'done' FROM generate_series(1, 500)")
+    as_owner = {"PGUSER": owner, "PGPASSWORD": "owner-pass"}
+    assert backup_env.job("backup", **as_owner).code == 0
+    drill = backup_env.job("restore-drill", **as_owner)
+    assert drill.code == 0, drill.output
+    assert "restore drill passed" in drill.output
