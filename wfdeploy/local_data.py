@@ -118,9 +118,11 @@ class LoopbackPostgres:
         Nothing beyond the CR is granted: a privilege the platform forgot to declare is missing here too.
         """
         self.psql(f"CREATE ROLE {_sql_identifier(owner)} LOGIN PASSWORD {_sql_literal(password)}")
-        self.psql(f"CREATE DATABASE {_sql_identifier(database)} OWNER {_sql_identifier(owner)}")
         for statement in initdb.get("postInitSQL", []):
             self.psql(statement)
+        for statement in initdb.get("postInitTemplateSQL", []):
+            self.psql(statement, "template1")
+        self.psql(f"CREATE DATABASE {_sql_identifier(database)} OWNER {_sql_identifier(owner)}")
         for statement in initdb.get("postInitApplicationSQL", []):
             self.psql(statement, database)
         for role in roles:

@@ -457,8 +457,10 @@ def down(stage: str, *, remove_images: bool = False, log: Log = print) -> bool:
         stop_stand_in(stand_in)
     if remove_images:
         for tag in state.images_built:
-            # without --force: an image another container still uses stays
-            podman.run("image", "rm", tag, check=False)
+            # by ID, so that no untagged layer is left; without --force, an image a container still uses stays
+            image_id = podman.run("image", "inspect", tag, "--format", "{{.Id}}", check=False).stdout.strip()
+            if image_id:
+                podman.run("image", "rm", image_id, check=False)
     if problems:
         raise LocalTierError("down left things behind: " + "; ".join(problems))
     shutil.rmtree(state_dir(stage), ignore_errors=True)

@@ -37,6 +37,7 @@ def podman_inventory(podman: Podman) -> dict[str, set[str]]:
         "secrets": names("secret", "ls", "--format", "{{.Name}}"),
         "volumes": names("volume", "ls", "--format", "{{.Name}}"),
         "images": names("images", "--format", "{{.Repository}}:{{.Tag}}"),
+        "image_ids": names("images", "--all", "--quiet", "--no-trunc"),
     }
 
 
@@ -164,5 +165,6 @@ def test_down_removes_everything_up_created(tier):
     for kind in ("pods", "containers", "secrets", "volumes"):
         assert after[kind] - before[kind] == set(), f"{kind} left behind: {after[kind] - before[kind]}"
     assert not (built & after["images"]), f"images left behind: {built & after['images']}"
+    assert after["image_ids"] <= before["image_ids"], "untagged images left behind"
     assert not any(port_in_use(port) for port in STAGE_PORTS)
     assert TierState.load(STAGE) is None

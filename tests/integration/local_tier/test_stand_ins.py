@@ -13,6 +13,7 @@ from wfdeploy.local_data import PG_BIN, LoopbackPostgres
 pytestmark = pytest.mark.integration
 
 INITDB = {"owner": "workflow", "database": "workflow",
+          "postInitTemplateSQL": ["CREATE TABLE template_marker (id int)"],
           "postInitApplicationSQL": ["CREATE TABLE bootstrap_marker (id int)"]}
 
 
@@ -47,3 +48,10 @@ def test_managed_roles_alter_the_owner_as_declared(postgres):
     owner = _connect_as(postgres, "workflow", "owner-pass-2", "SELECT rolcreatedb FROM pg_roles WHERE rolname = current_user")
     assert owner.stdout.strip() == "t", owner.stderr
     assert _connect_as(postgres, "reporting", "reporting-pass", "SELECT 1").stdout.strip() == "1"
+
+
+def test_databases_created_later_inherit_the_template_sql(postgres):
+    roles = [{"name": "workflow", "login": True, "createdb": True, "password": "owner-pass"}]
+    postgres.bootstrap("workflow", "owner-pass", "workflow", INITDB, roles=roles)
+    assert _connect_as(postgres, "workflow", "owner-pass", "CREATE DATABASE scratch").returncode == 0
+    assert postgres.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'template_marker'", "scratch") == "1"
