@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from .types import CpuQuantity, Cron, DnsLabel, Duration, MemoryQuantity, Section, cpu_millicores, memory_bytes
+from .types import ComputeResources, CpuQuantity, Cron, DnsLabel, Duration, MemoryQuantity, Section
 
 
 class BucketConfig(Section):
@@ -38,27 +38,13 @@ class InClusterStoreConfig(Section):
     storage_class_name: DnsLabel | None = None
 
 
-class JobResources(Section):
+class JobResources(ComputeResources):
     """Requests and limits of the backup and restore-drill containers."""
 
     cpu_request: CpuQuantity = "250m"
     memory_request: MemoryQuantity = "256Mi"
     cpu_limit: CpuQuantity = "1"
     memory_limit: MemoryQuantity = "512Mi"
-
-    @model_validator(mode="after")
-    def _requests_within_limits(self) -> "JobResources":
-        if cpu_millicores(self.cpu_request) > cpu_millicores(self.cpu_limit):
-            raise ValueError(f"cpuRequest {self.cpu_request} exceeds cpuLimit {self.cpu_limit}")
-        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
-            raise ValueError(f"memoryRequest {self.memory_request} exceeds memoryLimit {self.memory_limit}")
-        return self
-
-    def as_kubernetes(self) -> dict:
-        return {
-            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
-            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
-        }
 
 
 class DatabaseTarget(Section):
