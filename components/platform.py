@@ -115,7 +115,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
     NetworkPolicies(
         "network",
         NetworkPoliciesArgs(namespaces=platform_namespaces(config), flows=intended_flows(config)),
-        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[workflow, data, edge])),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[workflow, data, edge, logs, monitoring])),
     )
 
     return {

@@ -9,7 +9,15 @@ import pulumi_kubernetes as k8s
 
 from components.config.backup import BackupConfig
 from components.config.types import duration_seconds
-from components.kube import child, restricted_container_security_context, restricted_pod_security_context, standard_labels
+from components.kube import (
+    SECRET_ENV_REASON,
+    checkov_skips,
+    child,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+    standard_labels,
+    tag_only_image_reasons,
+)
 
 BACKUP_CRONJOB = "workflow-db-backup"
 RESTORE_DRILL_CRONJOB = "workflow-db-restore-drill"
@@ -97,7 +105,13 @@ class BackupJobs(pulumi.ComponentResource):
             }
             return k8s.batch.v1.CronJob(
                 resource,
-                metadata={"name": job_name, "namespace": args.namespace, "labels": labels},
+                metadata={
+                    "name": job_name,
+                    "namespace": args.namespace,
+                    "labels": labels,
+                    # the job contract (DESIGN.md) takes PGPASSWORD and the store keys from the environment
+                    "annotations": checkov_skips({"CKV_K8S_35": SECRET_ENV_REASON, **tag_only_image_reasons(args.image)}),
+                },
                 spec={
                     "schedule": schedule,
                     "timeZone": "Etc/UTC",

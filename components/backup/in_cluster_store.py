@@ -14,11 +14,14 @@ import pulumi_random as random
 
 from components.config.backup import InClusterStoreConfig
 from components.kube import (
+    SECRET_ENV_REASON,
+    checkov_skips,
     child,
     restricted_container_security_context,
     restricted_pod_security_context,
     selector_labels,
     standard_labels,
+    tag_only_image_reasons,
 )
 
 STORE_NAME = "workflow-backup-store"
@@ -66,9 +69,11 @@ class InClusterObjectStore(pulumi.ComponentResource):
             opts=child(self),
         )
         from_secret = lambda key: {"secretKeyRef": {"name": CREDENTIALS_SECRET, "key": key}}  # noqa: E731
+        # the gateway reads its root credentials from the environment only
+        skips = {"CKV_K8S_35": SECRET_ENV_REASON, **tag_only_image_reasons(args.image)}
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=metadata,
+            metadata={**metadata, "annotations": checkov_skips(skips)},
             spec={
                 "replicas": 1,
                 "strategy": {"type": "Recreate"},  # one writer on a ReadWriteOnce volume

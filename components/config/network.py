@@ -7,6 +7,7 @@ nodes, the object store, clients) and what may be exposed differ per stage.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from pydantic import Field, field_validator
@@ -47,6 +48,15 @@ class NetworkConfig(Section):
     node_port_services: list[str] = Field(
         default_factory=list, description="'namespace/name' of Services allowed to be type NodePort"
     )
+
+    @field_validator("kubernetes_api_cidrs", "node_cidrs", "object_store_cidrs", "aws_api_cidrs", "client_cidrs")
+    @classmethod
+    def _ipv4_only(cls, value: list[str]) -> list[str]:
+        # the connectivity proof (network-config-analyzer) covers IPv4 address ranges
+        bad = [cidr for cidr in value if ipaddress.ip_network(cidr).version != 4]
+        if bad:
+            raise ValueError(f"expected IPv4 CIDR blocks, got {bad}")
+        return value
 
     @field_validator("kubernetes_api_ports")
     @classmethod

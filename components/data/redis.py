@@ -10,11 +10,14 @@ import pulumi_kubernetes as k8s
 from components.config.data import RedisConfig
 from components.config.types import memory_bytes
 from components.kube import (
+    SECRET_ENV_REASON,
+    checkov_skips,
     child,
     restricted_container_security_context,
     restricted_pod_security_context,
     selector_labels,
     standard_labels,
+    tag_only_image_reasons,
 )
 
 CACHE_NAME = "workflow-cache"
@@ -174,9 +177,10 @@ class RedisCache(pulumi.ComponentResource):
         storage = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": settings.storage_size}}}
         if settings.storage_class:
             storage["storageClassName"] = settings.storage_class
+        skips = {"CKV_K8S_35": SECRET_ENV_REASON, **tag_only_image_reasons(args.image, args.exporter_image)}
         stateful_set = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
-            metadata=metadata,
+            metadata={**metadata, "annotations": checkov_skips(skips)},
             spec={
                 "serviceName": headless.metadata["name"],
                 "replicas": settings.replicas,

@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 from components.backup.hardened_bucket import HardenedBucketSpec, build_hardened_bucket, housekeeping_rules
 from components.charts import install_chart
 from components.config.logging import LoggingConfig, SnapshotBucketConfig
-from components.kube import child, restricted_namespace, standard_labels
+from components.kube import checkov_skips, child, restricted_namespace, standard_labels, tag_only_image_reasons
 from components.logging import retention, setup_job, shipper, stack
 from components.logging.snapshot_access import SnapshotAccessArgs, snapshot_role
 
@@ -212,7 +212,7 @@ class Logging(pulumi.ComponentResource):
                 "namespace": args.namespace,
                 "labels": standard_labels(setup_job.SETUP_NAME, COMPONENT),
                 # a first deployment waits for the cluster to form before the job can finish
-                "annotations": {"pulumi.com/timeoutSeconds": "3600"},
+                "annotations": {"pulumi.com/timeoutSeconds": "3600", **checkov_skips(tag_only_image_reasons(args.job_image))},
             },
             spec=setup_job.job_spec(args.namespace, args.job_image, job_name),
             opts=child(self, depends_on=[state_map, elasticsearch]),

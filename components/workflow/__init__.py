@@ -15,12 +15,15 @@ import pulumi_kubernetes as k8s
 
 from components.config.schema import ServiceConfig
 from components.kube import (
+    SECRET_ENV_REASON,
+    checkov_skips,
     child,
     restricted_container_security_context,
     restricted_namespace,
     restricted_pod_security_context,
     selector_labels,
     standard_labels,
+    tag_only_image_reasons,
 )
 
 APP_NAME = "workflow-service"
@@ -120,9 +123,10 @@ class WorkflowService(pulumi.ComponentResource):
             }
             for key in (["topology.kubernetes.io/zone"] if args.zones else []) + ["kubernetes.io/hostname"]
         ]
+        skips = {**({"CKV_K8S_35": SECRET_ENV_REASON} if args.secret_env else {}), **tag_only_image_reasons(args.image)}
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=metadata,
+            metadata={**metadata, **({"annotations": checkov_skips(skips)} if skips else {})},
             spec={
                 "replicas": settings.replicas,
                 "revisionHistoryLimit": 10,

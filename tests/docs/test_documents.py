@@ -110,3 +110,21 @@ def test_every_document_is_linked_from_the_readme_documentation_section():
     }
     documents = [p for p in markdown_files() if p.parent == PROJECT_ROOT / "docs" or p in (SECURITY, CHANGELOG)]
     assert [relative(p) for p in documents if p.resolve() not in linked] == []
+
+
+def test_gates_a_document_lists_are_the_gates_render_runs():
+    """A table whose first column is `gate` names only gates that `wfdeploy render` really runs."""
+    from wfdeploy.gates import GATE_MODULES, load_builtin_gates
+
+    # only gates of GATE_MODULES: another test may have imported a gate module that render does not run
+    registered = {name for name, function in load_builtin_gates().items() if function.__module__ in GATE_MODULES}
+    problems = []
+    for path in markdown_files():
+        for table in tables(path.read_text(encoding="utf-8")):
+            if table[0][0].strip().lower() != "gate":
+                continue
+            for row in table[1:]:
+                for name in re.findall(r"`([\w-]+)`", row[0]):
+                    if name not in registered:
+                        problems.append(f"{relative(path)}: gate `{name}` is not run by render (have {sorted(registered)})")
+    assert problems == []

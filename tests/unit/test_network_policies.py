@@ -97,6 +97,7 @@ def test_object_store_egress_comes_from_the_stage_config():
         ("kubernetesApiCidrs", ["10.0.0.0/33"], "workflow-platform:network.kubernetesApiCidrs[0]"),
         ("nodeCidrs", ["10.0.0.1/16"], "workflow-platform:network.nodeCidrs[0]"),
         ("objectStoreCidrs", [], "workflow-platform:network.objectStoreCidrs"),  # backups go to S3 here
+        ("clientCidrs", ["2001:db8::/32"], "workflow-platform:network.clientCidrs"),
         ("loadBalancerServices", ["no-namespace"], "workflow-platform:network.loadBalancerServices"),
     ],
 )

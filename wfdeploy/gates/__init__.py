@@ -58,6 +58,7 @@ GATE_MODULES: tuple[str, ...] = (
     "wfdeploy.gates.schemas",
     "wfdeploy.gates.monitoring",
     "wfdeploy.gates.policy_pack",
+    "wfdeploy.gates.checkov",
     "wfdeploy.gates.connectivity",
 )
 
