@@ -87,3 +87,15 @@ def test_console_script_is_installed():
     assert completed.returncode == 0
     for verb in ("validate", "render"):
         assert verb in completed.stdout
+
+
+def test_render_all_renders_every_stage_in_parallel_and_reports_in_stage_order(capsys, tmp_path, monkeypatch):
+    from wfdeploy.commands import render as render_command
+    from wfdeploy.stages import known_stages
+
+    monkeypatch.setattr(render_command.os, "cpu_count", lambda: 2)
+    assert main(["render", "--all", "--skip-gates"]) == 0
+    out = capsys.readouterr().out
+    reported = [line.split(":")[0] for line in out.splitlines() if "resources ->" in line]
+    assert reported == known_stages()
+    assert all((tmp_path / "build" / stage / "plan.json").is_file() for stage in known_stages())

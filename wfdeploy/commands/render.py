@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import io
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from components.config import ConfigError
 from wfdeploy.paths import build_dir
@@ -21,26 +25,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def render_one(stage_name: str, run_gates: bool) -> bool:
+def render_one(stage_name: str, run_gates: bool) -> tuple[bool, str, str]:
+    """Render one stage; return (ok, report for stdout, problems for stderr)."""
+    out, err = io.StringIO(), io.StringIO()
     started = time.perf_counter()
     try:
         result = render_stage(load_stage(stage_name), build_dir(), run_gates=run_gates)
     except (ConfigError, RenderError) as error:
-        print(error, file=sys.stderr)
-        return False
+        print(error, file=err)
+        return False, out.getvalue(), err.getvalue()
     elapsed = time.perf_counter() - started
-    print(f"{stage_name}: {len(result.synthesis.resources)} resources -> {result.output_dir} ({elapsed:.2f}s)")
+    print(f"{stage_name}: {len(result.synthesis.resources)} resources -> {result.output_dir} ({elapsed:.2f}s)", file=out)
     for gate_name, failures in result.gate_results.items():
         if failures:
-            print(f"  FAIL {gate_name}: {len(failures)} problem(s)", file=sys.stderr)
+            print(f"  FAIL {gate_name}: {len(failures)} problem(s)", file=err)
             for failure in failures:
-                print(f"    - {failure}", file=sys.stderr)
+                print(f"    - {failure}", file=err)
         else:
-            print(f"  ok   {gate_name}")
-    return result.ok
+            print(f"  ok   {gate_name}", file=out)
+    return result.ok, out.getvalue(), err.getvalue()
+
+
+def _render_all(stages: list[str], run_gates: bool) -> list[tuple[bool, str, str]]:
+    """Stages are independent: render them in parallel processes (each has its own mock engine)."""
+    workers = min(len(stages), os.cpu_count() or 1)
+    if workers < 2:
+        return [render_one(stage, run_gates) for stage in stages]
+    # spawn, not fork: the Pulumi runtime holds event loops and gRPC state a fork must not inherit
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(render_one, stages, [run_gates] * len(stages)))
 
 
 def run(args: argparse.Namespace) -> int:
     stages = known_stages() if args.all else [args.stage]
-    results = [render_one(stage, run_gates=not args.skip_gates) for stage in stages]
-    return 0 if all(results) else 1
+    results = _render_all(stages, run_gates=not args.skip_gates)
+    for ok, out, err in results:
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+    return 0 if all(ok for ok, _, _ in results) else 1
