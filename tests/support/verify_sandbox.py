@@ -29,21 +29,32 @@ done
 """
 
 
+#: Where `app_dir` appears inside the sandbox, read-only, and the program's working directory.
+APP_MOUNT = "/mnt"
+
+
 def sandboxed(
     argv: Sequence[str], *, uid: int, gid: int, writable: Sequence[Path] = (), tmpfs: Sequence[str] = (),
-    pod: bool = False,
+    pod: bool = False, app_dir: Path | None = None,
 ) -> list[str]:
     """The command line that runs `argv` sandboxed; `writable` directories stay writable (bind mounts).
 
     `pod` also gives it its own PID namespace (it is PID 1 there, with its own /proc) and network
-    namespace (only loopback), like a container in a pod.
+    namespace (only loopback), like a container in a pod. `app_dir` is bind-mounted at APP_MOUNT and
+    becomes the working directory: the checkout may sit where the sandboxed user cannot reach it
+    (under /root) or where a tmpfs hides it (under /tmp).
     """
     steps = [_SETUP] + (["ip link set lo up"] if pod else [])
+    if app_dir is not None:
+        quoted = shlex.quote(str(app_dir))
+        steps.append(f"mount --bind {quoted} {APP_MOUNT}\nmount -o remount,bind,ro {APP_MOUNT}")
     for directory in writable:
         quoted = shlex.quote(str(directory))
         steps.append(f"mount --bind {quoted} {quoted}\nmount -o remount,bind,rw {quoted}")
     for path in tmpfs:
         steps.append(f"mount -t tmpfs -o size=64m,mode=1777,nosuid,nodev tmpfs {shlex.quote(path)}")
+    if app_dir is not None:
+        steps.append(f"cd {APP_MOUNT}")
     steps.append(f'exec setpriv --reuid={uid} --regid={gid} --clear-groups --no-new-privs -- "$@"')
     # --kill-child: the program never outlives unshare (which ignores SIGTERM while it waits)
     namespaces = ["--mount", "--pid", "--kill-child", "--mount-proc", "--net"] if pod else ["--mount"]
@@ -53,6 +64,7 @@ def sandboxed(
 def start_sandboxed(
     argv: Sequence[str], *, uid: int, gid: int, writable: Sequence[Path] = (), tmpfs: Sequence[str] = (),
     env: dict[str, str] | None = None, cwd: Path | None = None, log: Path | None = None, pod: bool = False,
+    app_dir: Path | None = None,
 ) -> subprocess.Popen:
     """Start `argv` sandboxed; the returned process's PID is the program's own (every step execs).
 
@@ -65,7 +77,7 @@ def start_sandboxed(
     output = open(log, "ab") if log else subprocess.DEVNULL
     try:
         process = subprocess.Popen(
-            sandboxed(argv, uid=uid, gid=gid, writable=writable, tmpfs=tmpfs, pod=pod),
+            sandboxed(argv, uid=uid, gid=gid, writable=writable, tmpfs=tmpfs, pod=pod, app_dir=app_dir),
             env=env if env is not None else {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
             cwd=cwd, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )

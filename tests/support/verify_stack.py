@@ -121,7 +121,7 @@ class LocalVerificationStack:
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", **self.service_env}
         process = start_sandboxed(
             [str(SYSTEM_PYTHON), "-m", "reference_service", "--host", "127.0.0.1", "--port", str(port)],
-            uid=SERVICE_UID, gid=SERVICE_UID, tmpfs=["/tmp"], env=env, cwd=PROJECT_ROOT,
+            uid=SERVICE_UID, gid=SERVICE_UID, tmpfs=["/tmp"], env=env, app_dir=PROJECT_ROOT,
             log=self.root / "service.log",
         )
         self.started["service"] = Started("service", process, port, rf"-m reference_service .*--port {port}\b")

@@ -29,7 +29,7 @@ def workflow_pod(local_stage, tmp_path):
     """The reference service started like its pod: PID 1 of its namespaces, listening on the configured port."""
     process = start_sandboxed(
         [str(SYSTEM_PYTHON), "-m", "reference_service", "--host", "0.0.0.0", "--port", str(local_stage.service.port)],
-        uid=SERVICE_UID, gid=SERVICE_UID, tmpfs=["/tmp"], cwd=PROJECT_ROOT, pod=True,
+        uid=SERVICE_UID, gid=SERVICE_UID, tmpfs=["/tmp"], app_dir=PROJECT_ROOT, pod=True,
         env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}, log=tmp_path / "pod.log",
     )
     try:
