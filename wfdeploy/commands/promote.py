@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Callable
 
 from wfdeploy import automation as boundary
 from wfdeploy.automation import AutomationError
-from wfdeploy.promotion import CHAIN, CHECKOUT, TOOL_FAILED, Deployer, Refusal
+from wfdeploy.promotion import CHAIN, CHECKOUT, TOOL_FAILED, Deployer, Outcome, Refusal
 from wfdeploy.records import RecordStore
 
 
@@ -36,15 +37,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run, confirmed_stage=None)
 
 
-def run(args: argparse.Namespace) -> int:
-    deployer = Deployer(boundary.default_automation(), RecordStore())
+def report(label: str, action: Callable[[], Outcome]) -> int:
+    """Run a promotion or rollback and turn its outcome, refusal or tool failure into output and an exit code."""
     try:
-        outcome = deployer.promote(args.source, args.target, confirmed_stage=args.confirmed_stage, image=args.image)
+        outcome = action()
     except AutomationError as error:
-        print(f"promote {args.source} -> {args.target}: {error}", file=sys.stderr)
+        print(f"{label}: {error}", file=sys.stderr)
         return TOOL_FAILED
     except Refusal as refusal:
-        print(f"promote {args.source} -> {args.target} refused: {refusal}", file=sys.stderr)
+        print(f"{label} refused: {refusal}", file=sys.stderr)
         return refusal.code
     print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
     return outcome.code
+
+
+def run(args: argparse.Namespace) -> int:
+    deployer = Deployer(boundary.default_automation(), RecordStore())
+    return report(
+        f"promote {args.source} -> {args.target}",
+        lambda: deployer.promote(args.source, args.target, confirmed_stage=args.confirmed_stage, image=args.image),
+    )

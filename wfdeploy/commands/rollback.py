@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from wfdeploy import automation as boundary
-from wfdeploy.automation import AutomationError
-from wfdeploy.commands.promote import add_confirmation
-from wfdeploy.promotion import TOOL_FAILED, Deployer, Refusal
+from wfdeploy.commands.promote import add_confirmation, report
+from wfdeploy.promotion import Deployer
 from wfdeploy.records import RecordStore
 from wfdeploy.rollback import describe, rollback
 
@@ -33,13 +31,7 @@ def run(args: argparse.Namespace) -> int:
             print(describe(entry))
         return 0
     deployer = Deployer(boundary.default_automation(), records)
-    try:
-        outcome = rollback(deployer, args.stage, wanted=args.release, confirmed_stage=args.confirmed_stage)
-    except AutomationError as error:
-        print(f"rollback {args.stage}: {error}", file=sys.stderr)
-        return TOOL_FAILED
-    except Refusal as refusal:
-        print(f"rollback {args.stage} refused: {refusal}", file=sys.stderr)
-        return refusal.code
-    print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
-    return outcome.code
+    return report(
+        f"rollback {args.stage}",
+        lambda: rollback(deployer, args.stage, wanted=args.release, confirmed_stage=args.confirmed_stage),
+    )
