@@ -128,30 +128,23 @@ class MonitoringStack(pulumi.ComponentResource):
             },
             opts=after_chart,
         )
-        k8s.apiextensions.CustomResource(
-            f"{name}-postgres-pod-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata=metadata(CNPG_CLUSTER),
-            spec={
-                "namespaceSelector": {"matchNames": [config.namespaces.data]},
-                "selector": {"matchLabels": {"cnpg.io/cluster": CNPG_CLUSTER}},
-                "podMetricsEndpoints": [{"port": "metrics", "interval": settings.prometheus.scrape_interval}],
-            },
-            opts=after_chart,
-        )
-        k8s.apiextensions.CustomResource(
-            f"{name}-cache-pod-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata=metadata(CACHE_NAME),
-            spec={
-                "namespaceSelector": {"matchNames": [config.namespaces.data]},
-                "selector": {"matchLabels": {"app.kubernetes.io/name": CACHE_NAME}},
-                "podMetricsEndpoints": [{"port": "metrics", "interval": settings.prometheus.scrape_interval}],
-            },
-            opts=after_chart,
-        )
+        # the data tier's exporters: CloudNativePG's built-in one and the redis_exporter sidecar
+        for resource_suffix, target, match_labels in (
+            ("postgres-pod-monitor", CNPG_CLUSTER, {"cnpg.io/cluster": CNPG_CLUSTER}),
+            ("cache-pod-monitor", CACHE_NAME, {"app.kubernetes.io/name": CACHE_NAME}),
+        ):
+            k8s.apiextensions.CustomResource(
+                f"{name}-{resource_suffix}",
+                api_version="monitoring.coreos.com/v1",
+                kind="PodMonitor",
+                metadata=metadata(target),
+                spec={
+                    "namespaceSelector": {"matchNames": [config.namespaces.data]},
+                    "selector": {"matchLabels": match_labels},
+                    "podMetricsEndpoints": [{"port": "metrics", "interval": settings.prometheus.scrape_interval}],
+                },
+                opts=after_chart,
+            )
         for file_name, document in rule_files(config).items():
             k8s.apiextensions.CustomResource(
                 f"{name}-rules-{file_name}",
