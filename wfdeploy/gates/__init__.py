@@ -57,6 +57,7 @@ def object_name(obj: dict) -> str:
 GATE_MODULES: tuple[str, ...] = (
     "wfdeploy.gates.schemas",
     "wfdeploy.gates.monitoring",
+    "wfdeploy.gates.monitors",
     "wfdeploy.gates.policy_pack",
     "wfdeploy.gates.checkov",
     "wfdeploy.gates.connectivity",
