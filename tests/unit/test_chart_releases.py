@@ -7,8 +7,8 @@ import yaml
 
 from components import charts
 from components.charts import pinned_charts, release_values
-from wfdeploy.paths import chart_values_dir
 from tests.stagehelpers import STAGES, load_stage_with
+from wfdeploy.paths import chart_values_dir
 
 CHART_VALUES = chart_values_dir()
 
