@@ -31,6 +31,8 @@ class PinnedChart:
     values_file: Path | None
     #: the chart needs its Helm hooks (a certificate Job, a readiness check): install it as helm.v3.Release
     hooks: bool = False
+    #: subcharts bundled at this version, by values key (= chart name) -> version
+    subcharts: tuple[tuple[str, str], ...] = ()
 
     def base_values(self) -> dict[str, Any]:
         if self.values_file is None or not self.values_file.is_file():
@@ -46,14 +48,19 @@ def pinned_charts() -> dict[str, PinnedChart]:
         missing = [key for key in ("repository", "chart", "version") if not entry.get(key)]
         if missing:
             raise ValueError(f"charts/charts.yaml: chart {release!r} lacks {', '.join(missing)}")
-        unknown = sorted(set(entry) - {"repository", "chart", "version", "hooks"})
+        unknown = sorted(set(entry) - {"repository", "chart", "version", "hooks", "subcharts"})
         if unknown:
             raise ValueError(f"charts/charts.yaml: chart {release!r} has unknown keys {', '.join(unknown)}")
         hooks = entry.get("hooks", False)
         if not isinstance(hooks, bool):
             raise ValueError(f"charts/charts.yaml: chart {release!r}: hooks must be true or false, got {hooks!r}")
+        subcharts = entry.get("subcharts") or {}
+        if not isinstance(subcharts, dict) or not all(isinstance(v, str) and v for v in subcharts.values()):
+            raise ValueError(f"charts/charts.yaml: chart {release!r}: subcharts must map each subchart to its version string")
         values = CHARTS_DIR / "values" / f"{release}.yaml"
-        charts[release] = PinnedChart(release, entry["repository"], entry["chart"], str(entry["version"]), values, hooks)
+        charts[release] = PinnedChart(
+            release, entry["repository"], entry["chart"], str(entry["version"]), values, hooks, tuple(sorted(subcharts.items()))
+        )
     return charts
 
 
