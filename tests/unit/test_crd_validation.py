@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
 from tests.stagehelpers import STAGES
-from wfdeploy.gates.crd_validation import CrdVersion, apply_defaults, load_crds, rule_failures, validate
+from wfdeploy.gates.crd_validation import (
+    KUBERNETES_FUNCTIONS,
+    CrdVersion,
+    apply_defaults,
+    compile_rule,
+    load_crds,
+    rule_failures,
+    validate,
+)
 from wfdeploy.gates.schemas import is_core
 from wfdeploy.paths import crd_dir
 
@@ -122,15 +131,11 @@ def every_rule(node):
 
 
 def test_every_rule_of_the_pinned_crds_compiles_and_calls_only_known_functions(crds):
-    import re
-
-    from wfdeploy.gates.crd_validation import KUBERNETES_FUNCTIONS, _program
-
     rules = {rule for version in crds.values() for rule in every_rule(version.schema)}
     assert len(rules) > 100
     standard = {"has", "size", "all", "exists", "exists_one", "filter", "map", "matches", "duration", "timestamp",
                 "contains", "startsWith", "endsWith", "int", "string", "double", "uint", "type", "bool", "bytes"}
     for rule in rules:
-        _program(rule)  # raises on a rule cel-python cannot parse
+        compile_rule(rule)  # raises on a rule cel-python cannot parse
         called = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\(", rule))
         assert called <= standard | set(KUBERNETES_FUNCTIONS), (rule, called - standard - set(KUBERNETES_FUNCTIONS))

@@ -87,7 +87,7 @@ def apply_defaults(schema: dict[str, Any], value: Any) -> Any:
 _OPENAPI_ONLY = ("x-kubernetes-validations", "default", "example", "externalDocs")
 
 
-def to_json_schema(schema: dict[str, Any], embedded: bool = False) -> dict[str, Any]:
+def to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """An OpenAPI v3 structural schema as JSON Schema; objects refuse fields they do not declare."""
     result: dict[str, Any] = {key: value for key, value in schema.items() if not key.startswith("x-") and key not in _OPENAPI_ONLY}
     if schema.get("x-kubernetes-int-or-string"):
@@ -110,7 +110,7 @@ def to_json_schema(schema: dict[str, Any], embedded: bool = False) -> dict[str, 
     is_object = schema.get("type") == "object"
     if is_object and "properties" in schema and "additionalProperties" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
         allowed = dict(result["properties"])
-        if embedded or schema.get("x-kubernetes-embedded-resource"):
+        if schema.get("x-kubernetes-embedded-resource"):
             # an embedded object carries its own apiVersion, kind and metadata
             for key in ("apiVersion", "kind", "metadata"):
                 allowed.setdefault(key, {})
@@ -161,7 +161,8 @@ _ENVIRONMENT = celpy.Environment()
 
 
 @lru_cache(maxsize=None)
-def _program(rule: str):
+def compile_rule(rule: str):
+    """The rule compiled once, with the Kubernetes extension functions bound."""
     return _ENVIRONMENT.program(_ENVIRONMENT.compile(rule), functions=KUBERNETES_FUNCTIONS)
 
 
@@ -172,7 +173,7 @@ def is_transition_rule(rule: dict[str, Any]) -> bool:
 def evaluate_rule(rule: str, value: Any) -> bool | str:
     """True/False, or the reason the rule could not be evaluated."""
     try:
-        result = _program(rule).evaluate({"self": celpy.json_to_cel(value)})
+        result = compile_rule(rule).evaluate({"self": celpy.json_to_cel(value)})
     except Exception as error:  # cel-python raises parse, type and evaluation errors of many kinds
         return f"{type(error).__name__}: {error}"
     if isinstance(result, CELEvalError):
