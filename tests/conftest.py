@@ -28,4 +28,5 @@ def _isolated_build_dir(tmp_path, monkeypatch):
     """Never let a test write into the user's build/ folder."""
     monkeypatch.setenv("WFDEPLOY_BUILD_DIR", str(tmp_path / "build"))
     monkeypatch.setenv("WFDEPLOY_RECORDS_DIR", str(tmp_path / "records"))
-    monkeypatch.setenv("WFDEPLOY_CRD_SCHEMAS", str(PROJECT_ROOT.parent / "shared" / "crd-schemas"))
+    monkeypatch.setenv("WFDEPLOY_CRDS", str(PROJECT_ROOT.parent / "shared" / "crds"))
+    monkeypatch.setenv("WFDEPLOY_CHART_VALUES", str(PROJECT_ROOT.parent / "shared" / "chart-values"))

@@ -10,15 +10,22 @@ STACKS_DIR = PROJECT_ROOT / "stacks"
 RUNBOOKS_DIR = PROJECT_ROOT / "runbooks"
 CHARTS_DIR = PROJECT_ROOT / "charts"
 
-#: Overrides where CRD JSON schemas (`<group>/<kind>_<version>.json`) are read from.
-CRD_SCHEMAS_ENV = "WFDEPLOY_CRD_SCHEMAS"
+#: Overrides where the pinned upstream CRD manifests (plain YAML, with their CEL rules) are read from.
+CRDS_ENV = "WFDEPLOY_CRDS"
+#: Overrides where the pinned charts' default values (`<chart>-<version>.values.yaml`) are read from.
+CHART_VALUES_ENV = "WFDEPLOY_CHART_VALUES"
 #: Overrides the output folder of `render` (default: build/ under the project).
 BUILD_DIR_ENV = "WFDEPLOY_BUILD_DIR"
 
 
-def crd_schema_dir() -> Path:
-    configured = os.environ.get(CRD_SCHEMAS_ENV)
-    return Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "crd-schemas"
+def crd_dir() -> Path:
+    configured = os.environ.get(CRDS_ENV)
+    return Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "crds"
+
+
+def chart_values_dir() -> Path:
+    configured = os.environ.get(CHART_VALUES_ENV)
+    return Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "chart-values"
 
 
 def build_dir() -> Path:

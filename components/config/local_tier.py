@@ -22,7 +22,7 @@ LoopbackService = Literal["postgresql", "s3"]
 def _image_field_names() -> set[str]:
     from .schema import ImagesConfig
 
-    return {info.alias or name for name, info in ImagesConfig.model_fields.items() if name != "allow_tags"}
+    return set(ImagesConfig.image_keys())
 
 
 class LocalTierConfig(Section):

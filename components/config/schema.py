@@ -65,6 +65,29 @@ class ImagesConfig(Section):
     elasticsearch: ImageRef = Field(description="Elasticsearch image (ECK spec.image); its tag must be logging.version")
     kibana: ImageRef = Field(description="Kibana image (ECK spec.image); its tag must be logging.version")
     filebeat: ImageRef = Field(description="Filebeat image (ECK Beat spec.image); its tag must be logging.version")
+    placeholder_digests: tuple[str, ...] = Field(
+        default=(),
+        description="image keys whose digest is made up, not resolved against the registry: refused where the "
+        "stage is deployed (components/config/image_digests.py)",
+    )
+
+    @classmethod
+    def image_keys(cls) -> dict[str, str]:
+        """Stack-file key (camelCase) -> field name, for every image (not the settings about them)."""
+        return {info.alias or name: name for name, info in cls.model_fields.items()
+                if name not in ("allow_tags", "placeholder_digests")}
+
+    @model_validator(mode="after")
+    def _placeholders_name_set_images(self) -> "ImagesConfig":
+        keys = self.image_keys()
+        for key in self.placeholder_digests:
+            if key not in keys:
+                raise ValueError(f"placeholderDigests: {key!r} is not an image key; expected one of {', '.join(sorted(keys))}")
+            if getattr(self, keys[key]) is None:
+                raise ValueError(f"placeholderDigests: {key!r} names an image this stage does not set")
+        if len(set(self.placeholder_digests)) != len(self.placeholder_digests):
+            raise ValueError("placeholderDigests: each image key at most once")
+        return self
 
 
 class NamespacesConfig(Section):

@@ -206,7 +206,8 @@ class PostgresCluster(pulumi.ComponentResource):
 
         # Services that give the monitoring concern stable `metrics` ports to scrape
         for suffix, selector, port in (
-            ("metrics", cluster_selector, METRICS_PORT),
+            # the pooler's pods carry `cnpg.io/cluster` too: only the instances serve the exporter port
+            ("metrics", {**cluster_selector, "cnpg.io/podRole": "instance"}, METRICS_PORT),
             ("pooler-metrics", pooler_selector, POOLER_METRICS_PORT),
         ):
             k8s.core.v1.Service(

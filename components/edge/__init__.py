@@ -94,7 +94,7 @@ class Edge(pulumi.ComponentResource):
         ]
         waits_for: list[pulumi.Resource] = [gateway_chart, namespace]
         if settings.tls.enabled:
-            waits_for += self._certificate(name, args, namespace)
+            waits_for += self._certificate(name, args, namespace, gateway_chart)
             listeners.append(
                 {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": settings.hostname,
                  "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "group": "", "name": TLS_SECRET}]},
@@ -219,16 +219,21 @@ class Edge(pulumi.ComponentResource):
             },
         }
 
-    def _certificate(self, name: str, args: EdgeArgs, namespace: k8s.core.v1.Namespace) -> list[pulumi.Resource]:
+    def _certificate(
+        self, name: str, args: EdgeArgs, namespace: k8s.core.v1.Namespace, gateway_chart: pulumi.Resource
+    ) -> list[pulumi.Resource]:
         """cert-manager, an ACME ClusterIssuer solving HTTP-01 through the Gateway, and the Certificate."""
         settings = args.settings
         labels = standard_labels(ISSUER_NAME, "edge")
         cm_namespace = restricted_namespace(
             f"{name}-cert-manager-namespace", settings.cert_manager_namespace, "certificates", child(self)
         )
+        # config.enableGatewayAPI: the controller watches Gateway API kinds from its start, so their CRDs (shipped
+        # by Envoy Gateway) come first; the release (helm.v3.Release, startupapicheck hook) is ready only once the
+        # webhook serves with its injected CA, so the issuer and certificate below never race the injection
         chart = install_chart(
             f"{name}-cert-manager", CERT_MANAGER_RELEASE, cm_namespace.metadata["name"], {},
-            child(self, depends_on=[cm_namespace]),
+            child(self, depends_on=[cm_namespace, gateway_chart]),
         )
         issuer = _custom(
             f"{name}-issuer", "cert-manager.io/v1", "ClusterIssuer",

@@ -1,6 +1,6 @@
 """The Logging component: the ECK operator, Elasticsearch, Kibana, Filebeat and the setup job.
 
-Container logs flow Filebeat → Elasticsearch (data stream `platform-logs-containers`)
+Container logs flow Filebeat → Elasticsearch (data stream `filebeat-platform-containers`)
 → Kibana. Retention (ILM + index template) and snapshots (S3 repository +
 SLM) are applied by `retention_job`, a Job whose code lives in this package.
 """
@@ -185,16 +185,6 @@ class Logging(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": beat_account.metadata["name"], "namespace": shipper_ns}],
             opts=child(self),
         )
-        k8s.apiextensions.CustomResource(
-            f"{name}-filebeat",
-            api_version="beat.k8s.elastic.co/v1beta1",
-            kind="Beat",
-            metadata={"name": shipper.BEAT_NAME, "namespace": shipper_ns, "labels": shipper_labels},
-            spec=shipper.beat_spec(
-                settings, args.workflow_namespace, args.namespace, shipper.BEAT_NAME, args.filebeat_image
-            ),
-            opts=child(self, depends_on=[shipper_namespace, operator, elasticsearch]),
-        )
 
         # -- retention and snapshots: the setup job ---------------------------------------------
         state = retention.desired_state(settings, snapshot_target)
@@ -205,7 +195,7 @@ class Logging(pulumi.ComponentResource):
             data={setup_job.STATE_FILE: setup_job.state_document(state)},
             opts=child(self, depends_on=[namespace]),
         )
-        k8s.batch.v1.Job(
+        setup = k8s.batch.v1.Job(
             f"{name}-setup",
             metadata={
                 "name": job_name,
@@ -216,6 +206,20 @@ class Logging(pulumi.ComponentResource):
             },
             spec=setup_job.job_spec(args.namespace, args.job_image, job_name),
             opts=child(self, depends_on=[state_map, elasticsearch]),
+        )
+
+        # -- the shipper writes once the setup job has finished ----------------------------------
+        k8s.apiextensions.CustomResource(
+            f"{name}-filebeat",
+            api_version="beat.k8s.elastic.co/v1beta1",
+            kind="Beat",
+            metadata={"name": shipper.BEAT_NAME, "namespace": shipper_ns, "labels": shipper_labels},
+            spec=shipper.beat_spec(
+                settings, args.workflow_namespace, args.namespace, shipper.BEAT_NAME, args.filebeat_image
+            ),
+            # the setup job installs the index template first: otherwise the first write creates the data stream
+            # without it (no ILM policy, default replicas) and it keeps those settings until the next rollover
+            opts=child(self, depends_on=[shipper_namespace, operator, elasticsearch, setup]),
         )
 
         self.namespace = namespace.metadata["name"]

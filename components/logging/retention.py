@@ -13,13 +13,14 @@ from typing import Any
 
 from components.config.logging import LoggingConfig
 
-#: The data stream Filebeat writes to; the index template matches it and nothing else.
-DATA_STREAM = "platform-logs-containers"
+#: The data stream Filebeat writes to; the index template matches it and nothing else. It must lie inside
+#: the indices ECK's role lets the Beat's `elasticsearchRef` user write (shipper.ECK_BEAT_WRITABLE_INDICES).
+DATA_STREAM = "filebeat-platform-containers"
 INDEX_TEMPLATE = "platform-logs"
-INDEX_PATTERN = "platform-logs-*"
+INDEX_PATTERN = "filebeat-platform-*"
 ILM_POLICY = "platform-logs-retention"
 SLM_POLICY = "platform-logs-snapshots"
-#: Above the built-in `logs-*-*` template (priority 100) so ours wins for the pattern.
+#: Above every built-in template (`logs-*-*` has 100) so ours wins should a pattern ever overlap.
 TEMPLATE_PRIORITY = 500
 
 

@@ -17,6 +17,9 @@ from components.logging.retention import DATA_STREAM
 from components.logging.stack import ELASTICSEARCH_NAME
 
 BEAT_NAME = "filebeat"
+#: Indices the role ECK gives a Filebeat's `elasticsearchRef` user may write (eck_beat_es_filebeat_role_v77, read
+#: from elastic/cloud-on-k8s pkg/controller/elasticsearch/user/roles.yaml@v3.2.0); a bulk write elsewhere is refused.
+ECK_BEAT_WRITABLE_INDICES = ("filebeat-*", "logs-*")
 CONTAINER_LOGS = "/var/log/containers"
 #: /var/log/containers holds symlinks into /var/log/pods, so both are mounted.
 POD_LOGS = "/var/log/pods"

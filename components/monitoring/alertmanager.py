@@ -16,6 +16,15 @@ from components.monitoring import names
 #: Labels that make two alerts "the same problem" for grouping and inhibition.
 GROUP_BY = ["alertname", "namespace", "service"]
 
+#: Receiver without configs for what nobody is notified of. The stack file's receiver names
+#: (`^[a-z][a-z0-9-]*$`) cannot start with `_`, so it never clashes with one of theirs.
+DROP_RECEIVER = "_drop"
+
+#: The chart's default rules that are for context only: `severity=info` alerts and their
+#: always-firing `InfoInhibitor`. The chart's own config routes them to a null receiver; this
+#: config replaces it, so it must drop them itself or they reach the warning receiver.
+DROPPED_MATCHERS = (['alertname="InfoInhibitor"'], ['severity="info"'])
+
 
 def _receiver(receiver: ReceiverConfig, secrets_dir: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": receiver.name}
@@ -66,8 +75,10 @@ def alertmanager_config(config: StageConfig, secrets_dir: str = names.RECEIVER_S
                     "group_interval": settings.heartbeat_interval,
                     "repeat_interval": settings.heartbeat_interval,
                 },
+                {"receiver": DROP_RECEIVER, "matchers": DROPPED_MATCHERS[0]},
                 {"receiver": routes.critical, "matchers": ['severity="critical"']},
                 {"receiver": routes.warning, "matchers": ['severity="warning"']},
+                {"receiver": DROP_RECEIVER, "matchers": DROPPED_MATCHERS[1]},
             ],
         },
         "inhibit_rules": [
@@ -78,5 +89,5 @@ def alertmanager_config(config: StageConfig, secrets_dir: str = names.RECEIVER_S
                 "equal": list(GROUP_BY),
             }
         ],
-        "receivers": [_receiver(receiver, secrets_dir) for receiver in settings.routed_receivers()],
+        "receivers": [_receiver(receiver, secrets_dir) for receiver in settings.routed_receivers()] + [{"name": DROP_RECEIVER}],
     }

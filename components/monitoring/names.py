@@ -12,6 +12,8 @@ RECEIVER_SECRET_NAME = "alertmanager-receivers"
 RECEIVER_SECRET_DIR = f"/etc/alertmanager/secrets/{RECEIVER_SECRET_NAME}"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 
-#: Label every object of this platform's monitoring carries and the Prometheus selectors match.
-SELECTOR_LABEL = ("app.kubernetes.io/part-of", "workflow-platform")
+#: Label every monitor and rule Prometheus must load carries, and the only one its selectors match. A key of
+#: its own: the charts already render `app.kubernetes.io/part-of` (their own name) on their monitors, so that
+#: key would appear twice in a monitor's labels and which value wins would depend on the template's order.
+SELECTOR_LABEL = ("workflow-platform/monitoring", "true")
 DASHBOARD_LABEL = ("grafana_dashboard", "1")

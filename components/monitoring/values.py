@@ -96,6 +96,11 @@ def chart_values(config: StageConfig) -> dict[str, Any]:
             "fullnameOverride": names.GRAFANA_NAME,
             "resources": grafana.resources.as_kubernetes(),
             "persistence": {"enabled": True, "size": grafana.storage_size},
+            # the chart's init container chowns the volume as root with CHOWN, which Pod Security `restricted`
+            # refuses; fsGroup 472 (charts/values) already makes the volume writable for Grafana
+            "initChownData": {"enabled": False},
+            # commonLabels stop at the subchart: its ServiceMonitor needs the selector label itself
+            "serviceMonitor": {"labels": {key: value}},
             "admin": {"existingSecret": names.GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
             "grafana.ini": {
                 "auth.anonymous": {"enabled": False},
@@ -117,5 +122,10 @@ def chart_values(config: StageConfig) -> dict[str, Any]:
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
         },
         "nodeExporter": {"enabled": node_exporter.enabled},
-        "prometheus-node-exporter": {"namespaceOverride": node_exporter.namespace},
+        # commonLabels do not reach the subcharts: each subchart's ServiceMonitor gets the selector label itself
+        "prometheus-node-exporter": {
+            "namespaceOverride": node_exporter.namespace,
+            "prometheus": {"monitor": {"additionalLabels": {key: value}}},
+        },
+        "kube-state-metrics": {"prometheus": {"monitor": {"additionalLabels": {key: value}}}},
     }

@@ -16,6 +16,7 @@ from typing import Union
 
 from components.config.schema import StageConfig
 from components.logging.component import snapshot_store_for
+from components.network.chart_pods import chart_pods
 
 # Ports the platform's own workloads listen on (the containers', not their Services').
 POSTGRES_PORT = 5432
@@ -28,9 +29,7 @@ ENVOY_HTTP_PORT = 10080  # Envoy Gateway shifts listener ports below 1024 up by 
 ENVOY_HTTPS_PORT = 10443
 ENVOY_METRICS_PORT = 19001
 ENVOY_GATEWAY_XDS_PORT = 18000
-ENVOY_GATEWAY_METRICS_PORT = 19001
 WEBHOOK_PORT = 9443
-CNPG_OPERATOR_METRICS_PORT = 8080
 CERT_MANAGER_METRICS_PORT = 9402
 CERT_MANAGER_WEBHOOK_PORT = 10250
 ACME_SOLVER_PORT = 8089
@@ -107,6 +106,12 @@ def workload(name: str, namespace: str, labels: dict[str, str], provided_by: str
     return Workload(name, namespace, tuple(sorted(labels.items())), provided_by)
 
 
+def chart_workload(name: str, namespace: str, release: str, pods: str) -> Workload:
+    """A workload a pinned chart renders, selected by the labels chart_pods.py reads from its template."""
+    entry = chart_pods(release, pods)
+    return Workload(name, namespace, entry.labels, entry.provided_by)
+
+
 def every_pod(namespace: str) -> Workload:
     return Workload("every-pod", namespace)
 
@@ -143,9 +148,7 @@ def intended_flows(config: StageConfig) -> list[Flow]:
     postgres = workload("workflow-db", ns.data, {"cnpg.io/cluster": "workflow-db", "cnpg.io/podRole": "instance"}, "Cluster/workflow-db")
     pooler = workload("workflow-db-pooler-rw", ns.data, {"cnpg.io/poolerName": "workflow-db-pooler-rw"}, "Pooler/workflow-db-pooler-rw")
     redis = workload("workflow-cache", ns.data, {"app.kubernetes.io/name": "workflow-cache", "app.kubernetes.io/part-of": "workflow-platform"})
-    cnpg_operator = workload(
-        "cloudnative-pg", config.data.operator_namespace, {"app.kubernetes.io/name": "cloudnative-pg"}, "chart:cloudnative-pg"
-    )
+    cnpg_operator = chart_workload("cloudnative-pg", config.data.operator_namespace, "cloudnative-pg", "operator")
 
     # edge: Envoy proxies run in the controller's namespace
     envoy = workload(
@@ -154,17 +157,15 @@ def intended_flows(config: StageConfig) -> list[Flow]:
         {"gateway.envoyproxy.io/owning-gateway-name": "workflow-gateway", "gateway.envoyproxy.io/owning-gateway-namespace": ns.edge},
         "Gateway/workflow-gateway",
     )
-    envoy_gateway = workload(
-        "envoy-gateway", config.edge.controller_namespace, {"control-plane": "envoy-gateway"}, "chart:gateway-helm"
-    )
-    envoy_gateway_certgen = workload("envoy-gateway-certgen", config.edge.controller_namespace, {"app": "certgen"}, "chart:gateway-helm")
+    envoy_gateway = chart_workload("envoy-gateway", config.edge.controller_namespace, "envoy-gateway", "controller")
+    envoy_gateway_certgen = chart_workload("envoy-gateway-certgen", config.edge.controller_namespace, "envoy-gateway", "certgen")
 
     # logging: ECK operator, Elasticsearch, Kibana, setup job, Filebeat
     elasticsearch = workload(
         "elasticsearch", ns.logging, {"elasticsearch.k8s.elastic.co/cluster-name": "elasticsearch"}, "Elasticsearch/elasticsearch"
     )
     kibana = workload("kibana", ns.logging, {"kibana.k8s.elastic.co/name": "kibana"}, "Kibana/kibana")
-    eck_operator = workload("elastic-operator", ns.logging, {"control-plane": "elastic-operator"}, "chart:eck-operator")
+    eck_operator = chart_workload("elastic-operator", ns.logging, "eck-operator", "operator")
     logging_setup = workload("logging-setup", ns.logging, {"app.kubernetes.io/name": "logging-setup"})
     shipper = workload(
         "filebeat", config.logging.shipper.namespace, {"beat.k8s.elastic.co/name": "filebeat"}, "Beat/filebeat"
@@ -224,8 +225,7 @@ def intended_flows(config: StageConfig) -> list[Flow]:
             (pooler, (PGBOUNCER_METRICS_PORT,)),
             (redis, (REDIS_METRICS_PORT,)),
             (envoy, (ENVOY_METRICS_PORT,)),
-            (envoy_gateway, (ENVOY_GATEWAY_METRICS_PORT,)),
-            (cnpg_operator, (CNPG_OPERATOR_METRICS_PORT,)),
+            # no flows to the Envoy Gateway controller's or the CNPG operator's metrics ports: no monitor scrapes them
             (dns, (COREDNS_METRICS_PORT,)),
         ],
     )
@@ -254,16 +254,14 @@ def _backup_flows(config: StageConfig, *, postgres, object_store, aws_api) -> li
 def _monitoring_flows(config: StageConfig, *, api, nodes, internet, api_ports, targets) -> list[Flow]:
     """Prometheus scrapes every metrics port; Grafana reads Prometheus; Alertmanager notifies."""
     ns = config.namespaces.monitoring
-    chart = "chart:kube-prometheus-stack"
-    prometheus = workload("prometheus", ns, {"app.kubernetes.io/name": "prometheus"}, chart)
-    alertmanager = workload("alertmanager", ns, {"app.kubernetes.io/name": "alertmanager"}, chart)
-    grafana = workload("grafana", ns, {"app.kubernetes.io/name": "grafana"}, chart)
-    operator = workload("prometheus-operator", ns, {"app": "kube-prometheus-stack-operator"}, chart)
-    kube_state_metrics = workload("kube-state-metrics", ns, {"app.kubernetes.io/name": "kube-state-metrics"}, chart)
+    chart = "kube-prometheus-stack"
+    prometheus = chart_workload("prometheus", ns, chart, "prometheus")
+    alertmanager = chart_workload("alertmanager", ns, chart, "alertmanager")
+    grafana = chart_workload("grafana", ns, chart, "grafana")
+    operator = chart_workload("prometheus-operator", ns, chart, "operator")
+    kube_state_metrics = chart_workload("kube-state-metrics", ns, chart, "kube-state-metrics")
     # Helm hooks that create and patch the operator's webhook certificate
-    admission_jobs = [
-        workload(f"admission-{step}", ns, {"app": f"kube-prometheus-stack-admission-{step}"}, chart) for step in ("create", "patch")
-    ]
+    admission_jobs = [chart_workload(f"admission-{step}", ns, chart, f"admission-{step}") for step in ("create", "patch")]
     flows = [
         *(Flow(prometheus, target, ports, "Prometheus scrapes metrics") for target, ports in targets),
         Flow(prometheus, kube_state_metrics, (KUBE_STATE_METRICS_PORT,), "Prometheus scrapes metrics"),
@@ -274,7 +272,10 @@ def _monitoring_flows(config: StageConfig, *, api, nodes, internet, api_ports, t
         Flow(prometheus, nodes, (KUBELET_PORT, NODE_EXPORTER_PORT), "kubelet/cAdvisor and node-exporter metrics"),
         Flow(prometheus, api, api_ports, "service discovery and API server metrics"),
         Flow(grafana, prometheus, (PROMETHEUS_PORT,), "dashboards query Prometheus"),
-        Flow(alertmanager, alertmanager, (ALERTMANAGER_MESH_PORT,), "Alertmanager replicas gossip"),
+        # the chart provisions an Alertmanager datasource beside Prometheus (grafana.sidecar.datasources.alertmanager)
+        Flow(grafana, alertmanager, (ALERTMANAGER_PORT,), "Grafana's Alertmanager datasource reads alerts and silences"),
+        # memberlist gossips over UDP and syncs state over TCP on the same port
+        Flow(alertmanager, alertmanager, (ALERTMANAGER_MESH_PORT,), "Alertmanager replicas gossip", protocols=("TCP", "UDP")),
         Flow(alertmanager, internet, (HTTPS_PORT,), "notifications to the pager and chat webhooks"),
         Flow(api, operator, (PROMETHEUS_OPERATOR_PORT,), "the API server calls the operator's admission webhook"),
         *(
@@ -290,11 +291,11 @@ def _tls_flows(config: StageConfig, *, api, internet, api_ports, envoy) -> list[
     if not config.edge.tls.enabled:
         return []
     ns = config.edge.cert_manager_namespace
-    chart = "chart:cert-manager"
-    controller = workload("cert-manager", ns, {"app.kubernetes.io/name": "cert-manager"}, chart)
-    webhook = workload("cert-manager-webhook", ns, {"app.kubernetes.io/name": "webhook"}, chart)
-    cainjector = workload("cert-manager-cainjector", ns, {"app.kubernetes.io/name": "cainjector"}, chart)
-    startup_check = workload("cert-manager-startupapicheck", ns, {"app.kubernetes.io/name": "startupapicheck"}, chart)
+    chart = "cert-manager"
+    controller = chart_workload("cert-manager", ns, chart, "controller")
+    webhook = chart_workload("cert-manager-webhook", ns, chart, "webhook")
+    cainjector = chart_workload("cert-manager-cainjector", ns, chart, "cainjector")
+    startup_check = chart_workload("cert-manager-startupapicheck", ns, chart, "startupapicheck")
     solver = workload(
         "acme-http-solver", config.namespaces.edge, {"acme.cert-manager.io/http01-solver": "true"}, "Certificate/workflow-edge-tls"
     )

@@ -127,8 +127,9 @@ class WorkflowService(pulumi.ComponentResource):
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={**metadata, **({"annotations": checkov_skips(skips)} if skips else {})},
+            # no `replicas`: the HPA owns the count (minReplicas below); setting it here would make the next
+            # `pulumi up` after a scale-out fail with a server-side-apply conflict on .spec.replicas
             spec={
-                "replicas": settings.replicas,
                 "revisionHistoryLimit": 10,
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},

@@ -16,7 +16,8 @@ import json
 import sys
 from typing import Any, Callable
 
-CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
+#: Both release types components/charts.py installs pinned charts with (v3.Release for charts with hooks).
+CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release")
 
 
 def _namespace(state: dict[str, Any]) -> str | None:
@@ -27,7 +28,7 @@ def _namespace(state: dict[str, Any]) -> str | None:
 def phase_selector(phase: str, namespace: str | None) -> Callable[[dict[str, Any]], bool]:
     """Operators: every pinned chart (with its CRDs) and the namespaces; data: all in the data namespace."""
     if phase == "operators":
-        return lambda state: state.get("type") in (CHART_TYPE, "kubernetes:core/v1:Namespace")
+        return lambda state: state.get("type") in (*CHART_TYPES, "kubernetes:core/v1:Namespace")
     if phase == "data":
         if not namespace:
             raise SystemExit("targets.py data needs --namespace (the stage's namespaces.data)")

@@ -39,7 +39,39 @@ def test_validate_deployable_lists_every_missing_secret(monkeypatch, capsys):
     assert "pulumi config set --secret --stack production pagerRoutingKey" in err
 
 
-def test_validate_deployable_passes_when_secrets_are_set(monkeypatch, capsys):
+@pytest.fixture
+def resolved_digests(tmp_path, monkeypatch):
+    """The stack files as after an operator resolved every placeholder digest (the list removed)."""
+    stacks = tmp_path / "resolved-stacks"
+    stacks.mkdir()
+    for path in (PROJECT_ROOT / "stacks").glob("Pulumi.*.yaml"):
+        lines = [line for line in path.read_text().splitlines(keepends=True) if "placeholderDigests:" not in line]
+        (stacks / path.name).write_text("".join(lines))
+    monkeypatch.setattr("wfdeploy.stages.STACKS_DIR", stacks)
+
+
+def test_validate_deployable_refuses_each_placeholder_digest_and_names_the_doc(monkeypatch, capsys):
+    from components.config.secrets import OPERATOR_SECRETS
+
+    monkeypatch.setattr(
+        "wfdeploy.commands.validate._secrets_set", lambda stage: {s.key: True for s in OPERATOR_SECRETS}
+    )
+    assert main(["validate", "--deployable", "production"]) == 1
+    err = capsys.readouterr().err
+    assert "placeholder image digest(s)" in err
+    for key in ("backupJob", "postgres", "redis", "redisExporter", "elasticsearch", "kibana", "filebeat"):
+        assert f"workflow-platform:images.{key}: placeholder digest" in err
+    assert "docs/deployment-guide.md#resolving-placeholder-image-digests" in err
+    assert "images.workflowService" not in err
+
+
+def test_render_renders_placeholder_digests_and_lists_them_on_one_line(capsys):
+    assert main(["render", "production", "--skip-gates"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "placeholder image digests" in line]
+    assert len(notes) == 1 and notes[0].endswith("backupJob, postgres, redis, redisExporter, elasticsearch, kibana, filebeat")
+
+
+def test_validate_deployable_passes_when_secrets_are_set(monkeypatch, capsys, resolved_digests):
     from components.config.secrets import OPERATOR_SECRETS
 
     monkeypatch.setattr(

@@ -107,7 +107,8 @@ def test_postgres_exporter_is_on_and_reachable_through_a_metrics_port(synthesize
     queries = data_object(synthesized, stage, "ConfigMap", "workflow-db-queries")
     assert "pg_stat_statements" in queries["data"]["queries"]
     service = data_object(synthesized, stage, "Service", "workflow-db-metrics")
-    assert service["spec"]["selector"] == {"cnpg.io/cluster": "workflow-db"}
+    # instances only: the pooler's pods carry `cnpg.io/cluster` too but serve no exporter on 9187
+    assert service["spec"]["selector"] == {"cnpg.io/cluster": "workflow-db", "cnpg.io/podRole": "instance"}
     assert service["spec"]["ports"][0]["name"] == "metrics"
     assert service["spec"]["ports"][0]["port"] == 9187
     pooler = data_object(synthesized, stage, "Service", "workflow-db-pooler-metrics")

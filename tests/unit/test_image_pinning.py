@@ -76,3 +76,28 @@ def test_the_in_cluster_object_store_runs_the_declared_image(synthesized):
     pods = [o for o in synthesized("local").kubernetes_objects() if o["kind"] in WORKLOAD_KINDS
             and any(c["image"] == config.images.backup_object_store for c in _pod_spec(o)["containers"])]
     assert pods, "the in-cluster object store does not run images.backupObjectStore"
+
+
+def test_placeholder_digests_must_name_image_keys():
+    images = section("production", "images") | {"placeholderDigests": ["postgres", "postgress"]}
+    with pytest.raises(ConfigError) as caught:
+        load_stage_with("production", {f"{P}:images": images})
+    (problem,) = caught.value.problems
+    assert problem.path == f"{P}:images"
+    assert "'postgress' is not an image key" in problem.message and "redisExporter" in problem.message
+
+
+def test_placeholder_digests_name_each_image_once_and_only_set_ones():
+    twice = section("production", "images") | {"placeholderDigests": ["redis", "redis"]}
+    with pytest.raises(ConfigError, match="each image key at most once"):
+        load_stage_with("production", {f"{P}:images": twice})
+    unset = section("production", "images") | {"placeholderDigests": ["backupObjectStore"]}
+    with pytest.raises(ConfigError, match="'backupObjectStore' names an image this stage does not set"):
+        load_stage_with("production", {f"{P}:images": unset})
+
+
+@pytest.mark.parametrize("stage", PROMOTION_CHAIN)
+def test_every_made_up_digest_of_the_stack_files_is_marked(stage):
+    # the backup job and the data-tier and Elastic Stack digests were written without registry access
+    marked = set(load_stage_with(stage).config.images.placeholder_digests)
+    assert {"backupJob", "postgres", "redis", "redisExporter", "elasticsearch", "kibana", "filebeat"} <= marked

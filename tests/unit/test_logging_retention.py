@@ -45,4 +45,4 @@ def test_desired_state_is_applied_policy_first_and_slm_last():
     assert list(state) == ["ilmPolicies", "indexTemplates", "snapshotRepositories", "slmPolicies"]
     (slm,) = state["slmPolicies"].values()
     assert slm["repository"] in state["snapshotRepositories"]
-    assert slm["config"]["indices"] == ["platform-logs-*"]
+    assert slm["config"]["indices"] == ["filebeat-platform-*"]

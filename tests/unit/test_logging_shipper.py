@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 import pytest
 
 from components.logging.retention import DATA_STREAM, INDEX_PATTERN
+from components.logging.shipper import ECK_BEAT_WRITABLE_INDICES
 from tests.stagehelpers import STAGES, find_object, load_stage_with, section
 from tests.unit.test_logging_stack import assert_valid_pod_template, restricted_violations
 from wfdeploy.synth import synthesize
@@ -84,6 +86,21 @@ def test_shipper_writes_to_the_stage_cluster_under_the_retention_template(synthe
     assert re.fullmatch(INDEX_PATTERN.replace("*", ".*"), DATA_STREAM)
     # Filebeat must not install its own template and ILM policy over the setup job's
     assert spec["config"]["setup.ilm.enabled"] is False and spec["config"]["setup.template.enabled"] is False
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_shipper_writes_only_where_the_role_eck_gives_its_user_allows(synthesized, stage):
+    # the Beat's elasticsearchRef user holds ECK's filebeat role only: a bulk write to another index is refused
+    index = beat(synthesized(stage), stage)["spec"]["config"]["output.elasticsearch"]["index"]
+    assert any(fnmatch.fnmatchcase(index, pattern) for pattern in ECK_BEAT_WRITABLE_INDICES), index
+    # every index the template can create lies inside the role too
+    assert any(fnmatch.fnmatchcase(INDEX_PATTERN, pattern) for pattern in ECK_BEAT_WRITABLE_INDICES), INDEX_PATTERN
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_shipper_starts_only_after_the_setup_job_installed_the_template(synthesized, stage):
+    (declared,) = [r for r in synthesized(stage).resources if r.type.endswith(":Beat") and r.name == "logging-filebeat"]
+    assert "logging-setup" in declared.depends_on
 
 
 def test_excluded_namespaces_are_dropped():

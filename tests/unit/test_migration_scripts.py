@@ -54,6 +54,16 @@ def test_operator_phase_targets_charts_with_their_providers_but_not_the_service(
     assert not any("pulumi:pulumi:Stack" in item for item in chosen)
 
 
+def test_operator_phase_also_targets_charts_installed_as_helm_releases():
+    # charts whose hooks matter (Envoy Gateway, kube-prometheus-stack, cert-manager) are helm.v3.Release
+    targets = module("targets")
+    release = urn("kubernetes:helm.sh/v3:Release", "monitoring-stack")
+    preview = {"steps": PREVIEW["steps"] + [
+        {"newState": {"urn": release, "type": "kubernetes:helm.sh/v3:Release", "provider": f"{PROVIDER}::0a1b"}}
+    ]}
+    assert release in targets.targets(preview, targets.phase_selector("operators", None))
+
+
 def test_data_phase_targets_the_data_namespace_with_parents_and_dependencies():
     targets = module("targets")
     chosen = targets.targets(PREVIEW, targets.phase_selector("data", "workflow-data"))

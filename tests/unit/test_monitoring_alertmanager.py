@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.monitoring.alertmanager import alertmanager_config
+from components.monitoring.alertmanager import DROP_RECEIVER, alertmanager_config
 from tests.stagehelpers import STAGES, load_stage_with
 from wfdeploy.render import dump_yaml
 
@@ -46,6 +46,26 @@ def test_each_severity_reaches_the_stage_receiver_for_it(tmp_path, stage, severi
 def test_watchdog_goes_to_the_heartbeat_receiver(tmp_path, stage):
     expected = load_stage_with(stage).config.monitoring.alertmanager.routes.heartbeat
     assert routed_to(write_config(stage, tmp_path), "alertname=Watchdog", "severity=none") == expected
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ("alertname=InfoInhibitor", "severity=none", "namespace=workflow"),
+        ("alertname=KubeQuotaAlmostFull", "severity=info", "namespace=workflow"),
+        ("alertname=CPUThrottlingHigh", "severity=info", "namespace=monitoring"),
+    ],
+)
+def test_the_charts_info_alerts_and_their_inhibitor_notify_nobody(tmp_path, stage, labels):
+    # this config replaces the chart's, whose null route used to swallow these
+    assert routed_to(write_config(stage, tmp_path), *labels) == DROP_RECEIVER
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_an_alert_without_a_known_severity_still_reaches_the_warning_receiver(tmp_path, stage):
+    expected = load_stage_with(stage).config.monitoring.alertmanager.routes.warning
+    assert routed_to(write_config(stage, tmp_path), "alertname=Unlabelled", "namespace=workflow") == expected
 
 
 def test_production_pages_through_pagerduty_with_the_key_read_from_a_mounted_file():

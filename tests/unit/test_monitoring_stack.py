@@ -136,3 +136,14 @@ def test_a_rule_without_a_runbook_template_fails_render(tmp_path, monkeypatch):
     with pytest.raises(RenderError, match="has no runbook template"):
         render_stage(load_stage_with("local"), tmp_path / "build")
     assert not (tmp_path / "build" / "local").exists()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_grafana_on_a_volume_never_runs_the_root_chown_init_container(synthesized, stage):
+    # initChownData runs as root with CHOWN: Pod Security `restricted` refuses the whole Grafana pod
+    grafana = chart_values(synthesized(stage))["grafana"]
+    assert grafana["persistence"]["enabled"] is True
+    assert grafana["initChownData"] == {"enabled": False}
+    # fsGroup is what makes the volume writable instead
+    assert grafana["securityContext"]["fsGroup"] == grafana["securityContext"]["runAsUser"] == 472
+    assert grafana["securityContext"]["runAsNonRoot"] is True

@@ -4,7 +4,9 @@ import pytest
 
 from components.config import ConfigError
 from components.network.flows import Addresses, Flow, Workload, intended_flows, platform_namespaces, workload
-from components.network.policies import DEFAULT_DENY, network_policies
+from components.charts import pinned_charts
+from components.network.chart_pods import CHART_PODS, chart_pods
+from components.network.policies import DEFAULT_DENY, network_policies, policy_name
 from tests.stagehelpers import STAGES, load_stage_with, section
 from wfdeploy.synth import synthesize
 
@@ -173,3 +175,77 @@ def test_nca_address_ranges_become_networks():
         ("ingress", "apps/api[Deployment]", "TCP", 8080): ["0.0.0.0/0"],
     }
     assert computed.pods == set()
+
+
+def chart_workloads(config) -> set[Workload]:
+    return {
+        peer
+        for flow in intended_flows(config)
+        for peer in (flow.source, flow.destination)
+        if isinstance(peer, Workload) and (peer.provided_by or "").startswith("chart:")
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policies_select_chart_pods_by_the_labels_the_pinned_chart_renders(stage, synthesized):
+    config = load_stage_with(stage).config
+    rendered = policies_of(synthesized(stage))
+    table = {entry.labels: entry for entry in CHART_PODS.values()}
+    workloads = chart_workloads(config)
+    assert workloads
+    for chart_workload in workloads:
+        entry = table.get(chart_workload.labels)
+        assert entry is not None, f"{chart_workload} selects {chart_workload.labels}, which no chart renders (chart_pods.py)"
+        assert chart_workload.provided_by == entry.provided_by
+        own = rendered[(chart_workload.namespace, policy_name(chart_workload))]
+        assert own["spec"]["podSelector"] == {"matchLabels": dict(entry.labels)}
+
+
+def test_the_eck_operator_is_selected_by_its_helm_labels_not_the_manifest_gen_ones(synthesized):
+    # `control-plane: elastic-operator` exists only with global.manifestGen; Helm renders app.kubernetes.io/name
+    policy = policies_of(synthesized("production"))[("logging", "allow-elastic-operator")]
+    assert policy["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "eck-operator"}}
+    elasticsearch = policies_of(synthesized("production"))[("logging", "allow-elasticsearch")]
+    assert {"app.kubernetes.io/name": "eck-operator"} in [
+        peer["podSelector"].get("matchLabels") for peer in peers_of(elasticsearch["spec"]["ingress"], "from")
+    ]
+
+
+def test_every_chart_pods_entry_names_a_pinned_chart_and_cites_a_versioned_template():
+    for (release, _), entry in CHART_PODS.items():
+        assert entry.release == release and release in pinned_charts()
+        assert entry.labels and "@" in entry.template, entry
+
+
+def test_an_unknown_chart_workload_is_a_clear_error():
+    with pytest.raises(KeyError, match="no pod labels for 'exporter' of chart 'eck-operator'"):
+        chart_pods("eck-operator", "exporter")
+
+
+def test_alertmanager_replicas_gossip_over_udp_and_tcp(synthesized):
+    policy = policies_of(synthesized("production"))[("monitoring", "allow-alertmanager")]
+    mesh = [rule for rule in policy["spec"]["ingress"] if any(port["port"] == 9094 for port in rule["ports"])]
+    assert mesh and sorted((p["protocol"], p["port"]) for p in mesh[0]["ports"]) == [("TCP", 9094), ("UDP", 9094)]
+
+
+def test_grafana_may_reach_alertmanager_for_its_datasource(synthesized):
+    policy = policies_of(synthesized("production"))[("monitoring", "allow-grafana")]
+    assert any(
+        peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "alertmanager"}} and rule["ports"] == [{"protocol": "TCP", "port": 9093}]
+        for rule in policy["spec"]["egress"]
+        for peer in rule["to"]
+    )
+
+
+def test_prometheus_opens_no_flow_to_operator_metrics_nobody_scrapes(synthesized):
+    policy = policies_of(synthesized("production"))[("monitoring", "allow-prometheus")]
+    targets = [
+        (peer["podSelector"].get("matchLabels"), port["port"])
+        for rule in policy["spec"]["egress"]
+        for peer in rule["to"]
+        if "podSelector" in peer
+        for port in rule["ports"]
+    ]
+    assert ({"control-plane": "envoy-gateway"}, 19001) not in targets
+    assert ({"app.kubernetes.io/name": "cloudnative-pg"}, 8080) not in targets
+    assert ({"app.kubernetes.io/name": "kube-state-metrics"}, 8080) in targets  # the check sees egress rules at all

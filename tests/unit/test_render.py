@@ -40,9 +40,11 @@ def test_same_input_renders_byte_identical_output(tmp_path):
 
 def test_integral_numbers_are_rendered_as_integers(tmp_path):
     result = render_stage(load_stage_with("production"), tmp_path, run_gates=False)
-    deployment = yaml.safe_load((result.output_dir / "manifests/workflow/Deployment.workflow-service.yaml").read_text())
-    assert deployment["spec"]["replicas"] == 3 and isinstance(deployment["spec"]["replicas"], int)
-    assert "3.0" not in (result.output_dir / "manifests/workflow/Deployment.workflow-service.yaml").read_text()
+    # the replica count lives on the HPA (the Deployment leaves .spec.replicas to it)
+    path = result.output_dir / "manifests/workflow/HorizontalPodAutoscaler.workflow-service.yaml"
+    autoscaler = yaml.safe_load(path.read_text())
+    assert autoscaler["spec"]["minReplicas"] == 3 and isinstance(autoscaler["spec"]["minReplicas"], int)
+    assert "3.0" not in path.read_text()
 
 
 def test_plan_summary_counts_resources_by_component_and_type(tmp_path):
@@ -98,7 +100,7 @@ def test_custom_resource_without_a_schema_is_an_error(tmp_path):
     unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "n"}}
     failures = crd_schema(_context_with(unknown, load_stage_with("alpha"), tmp_path))
     assert [f.subject for f in failures] == ["Widget n/w"]
-    assert "no CRD schema" in failures[0].problem and "WFDEPLOY_CRD_SCHEMAS" in failures[0].problem
+    assert "no pinned CRD serves example.com/v1 Widget" in failures[0].problem and "WFDEPLOY_CRDS" in failures[0].problem
 
 
 def test_custom_resource_is_checked_against_its_crd_schema(tmp_path):
@@ -112,8 +114,8 @@ def test_custom_resource_is_checked_against_its_crd_schema(tmp_path):
     assert len(failures) == 1 and "spec/endpoints" in failures[0].problem
 
 
-def test_crd_schema_folder_can_be_overridden(tmp_path, monkeypatch):
-    monkeypatch.setenv("WFDEPLOY_CRD_SCHEMAS", str(tmp_path / "empty-catalog"))
+def test_crd_folder_can_be_overridden(tmp_path, monkeypatch):
+    monkeypatch.setenv("WFDEPLOY_CRDS", str(tmp_path / "empty-catalog"))
     monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "m"}}
     failures = crd_schema(_context_with(monitor, load_stage_with("alpha"), tmp_path))
     assert str(tmp_path / "empty-catalog") in failures[0].problem

@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from components.config import ConfigError
+from components.config.image_digests import RESOLVE_DOC, placeholder_problems
 from wfdeploy.paths import build_dir
 from wfdeploy.render import RenderError, render_stage
 from wfdeploy.stages import known_stages, load_stage
@@ -30,12 +31,17 @@ def render_one(stage_name: str, run_gates: bool) -> tuple[bool, str, str]:
     out, err = io.StringIO(), io.StringIO()
     started = time.perf_counter()
     try:
-        result = render_stage(load_stage(stage_name), build_dir(), run_gates=run_gates)
+        loaded = load_stage(stage_name)
+        result = render_stage(loaded, build_dir(), run_gates=run_gates)
     except (ConfigError, RenderError) as error:
         print(error, file=err)
         return False, out.getvalue(), err.getvalue()
     elapsed = time.perf_counter() - started
     print(f"{stage_name}: {len(result.synthesis.resources)} resources -> {result.output_dir} ({elapsed:.2f}s)", file=out)
+    unresolved = [problem.path.rsplit(".", 1)[-1] for problem in placeholder_problems(loaded.config)]
+    if unresolved:
+        # rendered all the same (every stage must render); `pulumi up` and `validate --deployable` refuse them
+        print(f"  note placeholder image digests, not deployable until resolved ({RESOLVE_DOC}): {', '.join(unresolved)}", file=out)
     for gate_name, failures in result.gate_results.items():
         if failures:
             print(f"  FAIL {gate_name}: {len(failures)} problem(s)", file=err)

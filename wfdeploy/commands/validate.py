@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from components.config import ConfigError
+from components.config.image_digests import placeholder_problems
 from components.config.secrets import OPERATOR_SECRETS
 from wfdeploy.stages import load_stage
 
@@ -16,7 +17,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--deployable",
         action="store_true",
-        help="also require every operator secret the stage needs (reads the values through the Pulumi CLI)",
+        help="also require every operator secret the stage needs (reads the values through the Pulumi CLI) "
+        "and refuse placeholder image digests",
     )
     parser.set_defaults(run=run)
 
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"validate --deployable {args.stage}: {error}", file=sys.stderr)
             return 2
         missing = [s for s in OPERATOR_SECRETS if s.required_when(loaded.config) and not present.get(s.key)]
+        placeholders = placeholder_problems(loaded.config)
         if missing:
             print(f"stage {args.stage!r} is not deployable: {len(missing)} required secret(s) not set:", file=sys.stderr)
             for secret in missing:
@@ -50,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
                     f"`pulumi config set --secret --stack {args.stage} {secret.key}`",
                     file=sys.stderr,
                 )
+        if placeholders:
+            print(f"stage {args.stage!r} is not deployable: {len(placeholders)} placeholder image digest(s):", file=sys.stderr)
+            for problem in placeholders:
+                print(f"  - {problem.path}: {problem.message}", file=sys.stderr)
+        if missing or placeholders:
             return 1
     print(f"stage {args.stage!r}: configuration is valid" + (" and deployable" if args.deployable else ""))
     return 0

@@ -56,7 +56,9 @@ def object_name(obj: dict) -> str:
 #: Modules whose import registers gates, in the order they run.
 GATE_MODULES: tuple[str, ...] = (
     "wfdeploy.gates.schemas",
+    "wfdeploy.gates.chart_values",
     "wfdeploy.gates.monitoring",
+    "wfdeploy.gates.monitors",
     "wfdeploy.gates.policy_pack",
     "wfdeploy.gates.checkov",
     "wfdeploy.gates.connectivity",

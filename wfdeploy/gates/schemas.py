@@ -1,12 +1,10 @@
-"""Schema gates: core objects against Kubernetes' strict schemas, custom resources against their CRDs."""
+"""Schema gates: core objects against Kubernetes' strict schemas, custom resources against the pinned CRDs (CEL included)."""
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from pathlib import Path
-
 import re
+from functools import lru_cache
 from importlib import resources
 
 import jsonschema
@@ -14,7 +12,8 @@ import kubernetes_validate
 from referencing import Registry, Resource
 
 from wfdeploy.gates import GateFailure, RenderContext, gate, object_name
-from wfdeploy.paths import CRD_SCHEMAS_ENV, crd_schema_dir
+from wfdeploy.gates.crd_validation import load_crds, validate
+from wfdeploy.paths import CRDS_ENV, crd_dir
 
 #: API groups built into Kubernetes; every other group is a custom resource and needs a CRD schema.
 CORE_GROUPS = frozenset(
@@ -28,22 +27,6 @@ CORE_GROUPS = frozenset(
 
 def is_core(api_version: str) -> bool:
     return api_version.rpartition("/")[0] in CORE_GROUPS
-
-
-@lru_cache(maxsize=None)
-def _crd_validator(path: Path) -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(json.loads(path.read_text()))
-
-
-def crd_schema_path(schema_dir: Path, api_version: str, kind: str) -> Path:
-    group, _, version = api_version.rpartition("/")
-    return schema_dir / group / f"{kind.lower()}_{version}.json"
-
-
-def _first_error(errors) -> str:
-    error = min(errors, key=lambda e: (len(e.absolute_path), str(e.message)))
-    where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-    return f"at {where}: {error.message}"
 
 
 _SCHEMA_ROOT = resources.files(kubernetes_validate) / "kubernetes-json-schema"
@@ -88,19 +71,23 @@ def kubernetes_schema(context: RenderContext) -> list[GateFailure]:
 
 @gate("crd-schema")
 def crd_schema(context: RenderContext) -> list[GateFailure]:
-    schema_dir = crd_schema_dir()
+    """Each custom resource as the pinned CRD's API server would take it: defaults, structural schema, CEL rules."""
+    folder = crd_dir()
+    crds = load_crds(folder)
     failures = []
     for obj in context.synthesis.kubernetes_objects():
         api_version = obj.get("apiVersion", "")
         if is_core(api_version):
             continue
-        path = crd_schema_path(schema_dir, api_version, obj.get("kind", ""))
-        if not path.is_file():
+        crd = crds.get((api_version, obj.get("kind", "")))
+        if crd is None:
             failures.append(
-                GateFailure(object_name(obj), f"no CRD schema at {path} (set {CRD_SCHEMAS_ENV} to a schema catalog)")
+                GateFailure(object_name(obj), f"no pinned CRD serves {api_version} {obj.get('kind')} under {folder} "
+                                              f"(set {CRDS_ENV} to a folder of CRD manifests)")
             )
             continue
-        errors = list(_crd_validator(path).iter_errors(obj))
-        if errors:
-            failures.append(GateFailure(object_name(obj), f"does not match {api_version} {obj['kind']} {_first_error(errors)}"))
+        problems = validate(crd, obj)
+        if problems:
+            failures.append(GateFailure(object_name(obj), f"refused by the pinned {crd.source.name} ({api_version} {crd.kind}) "
+                                                          f"{problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")))
     return failures

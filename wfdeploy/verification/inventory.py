@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from components.logging.retention import DATA_STREAM
+
 
 @dataclass(frozen=True)
 class ConfigFile:
@@ -64,7 +66,7 @@ class Endpoints:
     alertmanager_url: str | None = None
     alertmanager_peers: int = 1  # production runs a cluster: every replica must be a peer
     elasticsearch_url: str | None = None
-    elasticsearch_index: str = "platform-logs-containers"  # the data stream the log shipper writes
+    elasticsearch_index: str = DATA_STREAM  # the data stream the log shipper writes
     elasticsearch_filter_field: str = "kubernetes.namespace"  # which documents are the service's logs
     elasticsearch_filter_value: str = "workflow"
     elasticsearch_user_env: str = "WFDEPLOY_ES_USER"  # names of variables with the credentials, never values

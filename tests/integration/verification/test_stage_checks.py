@@ -90,7 +90,7 @@ def _elasticsearch(status: str, newest_age_seconds: float | None) -> dict:
     ]
     return {
         "/_cluster/health": {"status": status},
-        "/platform-logs-containers/_search": {"hits": {"total": {"value": len(hits) * 42}, "hits": hits}},
+        "/filebeat-platform-containers/_search": {"hits": {"total": {"value": len(hits) * 42}, "hits": hits}},
     }
 
 
@@ -101,7 +101,7 @@ def _elasticsearch(status: str, newest_age_seconds: float | None) -> dict:
 )
 def test_elasticsearch_check_wants_green_or_yellow_and_fresh_logs_of_the_service(status, age, problem):
     # Elasticsearch cannot run here: the check's logic is exercised against its API's answers
-    query = ("platform-logs-containers", "kubernetes.namespace", "workflow")
+    query = ("filebeat-platform-containers", "kubernetes.namespace", "workflow")
     with serve(json_routes(_elasticsearch(status, age))) as url:
         if problem is None:
             assert stage_checks.elasticsearch_receiving_logs(url, *query)["documents_today"] == 42
