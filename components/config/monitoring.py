@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from pydantic import AfterValidator, Field, field_validator
 
-from .types import ComputeResources, Duration, MemoryQuantity, Section
+from .types import ComputeResources, DnsSubdomain, Duration, MemoryQuantity, Section
 
 RUNBOOKS_DIR = Path(__file__).resolve().parents[2] / "runbooks"
 #: Where each alert's runbook template lives: runbooks/alerts/<runbook>.md (Jinja2).
@@ -58,7 +58,12 @@ class AlertSettings(Section):
     """What every alert shares: how long the condition must hold, and its runbook."""
 
     for_: Duration | None = Field(default=None, alias="for", description="how long the condition must hold; none fires at once")
-    runbook: str | None = Field(default=None, description="runbook template name; defaults to the alert name")
+    runbook: str | None = Field(
+        default=None,
+        # a name, never a path: it picks runbooks/alerts/<runbook>.md and nothing outside that folder
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
+        description="runbook template name (runbooks/alerts/<runbook>.md); defaults to the alert name",
+    )
 
 
 class WindowedAlert(AlertSettings):
@@ -151,7 +156,7 @@ class PrometheusConfig(Section):
     retention: Duration = "15d"
     retention_size: RetentionSize = "45GB"
     storage_size: MemoryQuantity = "50Gi"
-    storage_class: str | None = None
+    storage_class: DnsSubdomain | None = None
     scrape_interval: Duration = "30s"
     evaluation_interval: Duration = "30s"
     resources: ComputeResources = ComputeResources.model_validate(_DEFAULT_PROMETHEUS_RESOURCES)
