@@ -38,6 +38,7 @@ Ratio = Annotated[float, AfterValidator(_check_ratio)]
 Seconds = Annotated[float, AfterValidator(_check_seconds)]
 
 _SIZE_RE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
+_RUNBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
 def _check_size(value: str) -> str:
@@ -59,11 +60,16 @@ class AlertSettings(Section):
 
     for_: Duration | None = Field(default=None, alias="for", description="how long the condition must hold; none fires at once")
     runbook: str | None = Field(
-        default=None,
-        # a name, never a path: it picks runbooks/alerts/<runbook>.md and nothing outside that folder
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
-        description="runbook template name (runbooks/alerts/<runbook>.md); defaults to the alert name",
+        default=None, description="runbook template name (runbooks/alerts/<runbook>.md); defaults to the alert name"
     )
+
+    @field_validator("runbook")
+    @classmethod
+    def _runbook_is_a_name(cls, value: str | None) -> str | None:
+        # a name, never a path: it picks a file in runbooks/alerts/ and nothing outside that folder
+        if value is not None and not _RUNBOOK_NAME_RE.match(value):
+            raise ValueError("expected a runbook name like 'WorkflowLatencyHigh' (letters, digits, '-', '_'; no path)")
+        return value
 
 
 class WindowedAlert(AlertSettings):

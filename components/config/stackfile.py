@@ -20,7 +20,7 @@ from .project import PROJECT
 from .stack_yaml import MAX_STACK_FILE_BYTES, StackYamlError, load_stack_yaml
 
 from .errors import ConfigError, Problem
-from .secrets import REDACTED
+from .secrets import REDACTED, SECRET_KEYS
 
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptionsalt", "encryptedkey", "environment"}
 
@@ -63,6 +63,14 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
+def project_keys() -> list[str]:
+    """Every key of this project's namespace a stack file may set: the schema's sections and the operator secrets."""
+    from .schema import StageConfig  # the schema imports every section; only needed for this message
+
+    sections = [field.alias or name for name, field in StageConfig.model_fields.items() if name != "stage"]
+    return sorted({*sections, *SECRET_KEYS})
+
+
 def _project_key(key: str) -> str:
     """Pulumi reads a key without a namespace as the project's own: `replicas` is `<project>:replicas`."""
     return key if ":" in key else f"{PROJECT}:{key}"
@@ -100,6 +108,12 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
             problems.append(
                 Problem(key, f"also given as {full_key!r}: Pulumi reads a key without a namespace as the project's own, "
                              "so both name one key; keep one")
+            )
+            continue
+        if full_key != key and key not in project_keys():
+            problems.append(
+                Problem(key, f"unknown key: Pulumi reads a key without a namespace as {full_key!r}, "
+                             f"and this project has no such key (expected one of {', '.join(project_keys())})")
             )
             continue
         if isinstance(value, dict) and set(value) == {"secure"}:
