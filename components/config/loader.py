@@ -127,6 +127,7 @@ def parse_stage(
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
     secret_values: dict[str, str] = {}
+    oversized: set[str] = set()
     for full_key, raw in values.items():
         namespace, _, name = full_key.partition(":")
         if namespace != PROJECT:
@@ -144,6 +145,7 @@ def parse_stage(
             continue
         if isinstance(raw, str) and len(raw) > MAX_KEY_VALUE_BYTES:
             problems.append(Problem(full_key, f"{len(raw)} characters of configuration; one key holds at most {MAX_KEY_VALUE_BYTES}"))
+            oversized.add(full_key)
             continue
         sections[name] = _decode(raw)
 
@@ -151,7 +153,8 @@ def parse_stage(
     try:
         config = StageConfig.model_validate({"stage": stage, **sections})
     except ValidationError as error:
-        problems += _pydantic_problems(error, secret_sections=set(SECRET_KEYS))
+        # a key refused for its size is not also reported missing
+        problems += [p for p in _pydantic_problems(error, secret_sections=set(SECRET_KEYS)) if p.path not in oversized]
     if config is not None:
         for rule in STAGE_RULES:
             problems += rule(config)
