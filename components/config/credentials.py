@@ -23,7 +23,7 @@ REFERENCE_NAME_RE = re.compile(r"(?i)(_file|_path|_dir|_name|_ref|_key_id|_secre
 
 #: Characters of a URI scheme (RFC 3986 allows upper case; the pack has only ever matched lower case).
 _SCHEME_CHARS = r"a-z0-9+.-"
-# `scheme://user:password@`. The look-behind lets a match start only where a run of scheme characters
+# A URL whose user info holds a password. The look-behind lets a match start only where a run of scheme characters
 # starts, and the scheme's first letter is found without overlapping quantifiers; possessive
 # quantifiers (`*+`, `++`) never give back what they took, which changes no match here because
 # each is followed by a character its class excludes. A long run of letters costs linear time.
