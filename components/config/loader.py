@@ -26,7 +26,7 @@ DIGEST_ONLY_STAGES = frozenset({"production"})
 
 #: Largest value of one key as the CLI hands it over (JSON text): the biggest section today is a few KiB,
 #: and the schema's own bounds (strings, lists, settings) are checked only on what passes this.
-MAX_KEY_VALUE_BYTES = 512 * 1024
+MAX_KEY_VALUE_LENGTH = 512 * 1024
 #: Bad values longer than this are described by their length in messages, not quoted.
 MAX_SHOWN_VALUE_LENGTH = 120
 
@@ -143,8 +143,8 @@ def parse_stage(
         if name == "stage":
             problems.append(Problem(full_key, "unknown key: the stage is the stack name"))
             continue
-        if isinstance(raw, str) and len(raw) > MAX_KEY_VALUE_BYTES:
-            problems.append(Problem(full_key, f"{len(raw)} characters of configuration; one key holds at most {MAX_KEY_VALUE_BYTES}"))
+        if isinstance(raw, str) and len(raw) > MAX_KEY_VALUE_LENGTH:
+            problems.append(Problem(full_key, f"{len(raw)} characters of configuration; one key holds at most {MAX_KEY_VALUE_LENGTH}"))
             oversized.add(full_key)
             continue
         sections[name] = _decode(raw)

@@ -107,7 +107,7 @@ class _Checker:
         total, first_line = 1, {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                total += self.size(value_node, at if path else "", depth + 1)
+                total += self.size(value_node, path, depth + 1)  # `<<: *defaults`: its keys are checked where defined
                 continue
             if not isinstance(key_node, ScalarNode) or key_node.tag != f"{_TAG}str":
                 shown = key_node.value if isinstance(key_node, ScalarNode) else type(key_node).__name__
@@ -140,7 +140,7 @@ def load_stack_yaml(text: str):
         checker = _Checker()
         total = checker.size(node, "", 0)
         if total > MAX_VALUES and not checker.problems:
-            checker.problems.append(Problem("(file)", f"holds more than {MAX_VALUES} values once its aliases are expanded"))
+            checker.problems.append(Problem("(file)", f"holds more than {MAX_VALUES} values (aliases counted as expanded)"))
         if checker.problems:
             raise StackYamlError(checker.problems)
         return loader.construct_document(node)

@@ -16,11 +16,11 @@ from typing import Any
 import yaml
 
 from .ciphertext import ciphertext_problem, uses_data_key
-from .project import PROJECT
-from .stack_yaml import MAX_STACK_FILE_BYTES, StackYamlError, load_stack_yaml
-
 from .errors import ConfigError, Problem
+from .project import PROJECT
+from .schema import StageConfig
 from .secrets import REDACTED, SECRET_KEYS
+from .stack_yaml import MAX_STACK_FILE_BYTES, StackYamlError, load_stack_yaml
 
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptionsalt", "encryptedkey", "environment"}
 
@@ -65,8 +65,6 @@ def _read_text(path: Path) -> str:
 
 def project_keys() -> list[str]:
     """Every key of this project's namespace a stack file may set: the schema's sections and the operator secrets."""
-    from .schema import StageConfig  # the schema imports every section; only needed for this message
-
     sections = [field.alias or name for name, field in StageConfig.model_fields.items() if name != "stage"]
     return sorted({*sections, *SECRET_KEYS})
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from components.config import ConfigError, Problem, parse_stage, read_stack_file
-from components.config.loader import MAX_KEY_VALUE_BYTES
+from components.config.loader import MAX_KEY_VALUE_LENGTH
 from components.config.schema import MAX_SETTING_VALUE_LENGTH, MAX_SETTINGS_BYTES
 from components.config.stack_yaml import MAX_DEPTH, MAX_STACK_FILE_BYTES, MAX_VALUES
 from components.config.types import MAX_ITEMS, MAX_STRING_LENGTH
@@ -126,7 +126,7 @@ def test_an_alias_bomb_is_refused_before_it_is_expanded(tmp_path):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     problems = problems_in(tmp_path, "\n".join(lines) + "\nconfig: {}\n")
-    assert problems == {"(file)": f"holds more than {MAX_VALUES} values once its aliases are expanded"}
+    assert problems == {"(file)": f"holds more than {MAX_VALUES} values (aliases counted as expanded)"}
 
 
 def test_an_alias_that_contains_itself_is_refused(tmp_path):
@@ -229,11 +229,11 @@ def test_a_list_at_the_bound_is_accepted():
 
 def test_a_key_value_over_the_bound_is_refused_before_it_is_parsed():
     values, secret_keys = stack_values("alpha")
-    huge = json.dumps({"settings": {"X": "y" * MAX_KEY_VALUE_BYTES}})  # as the Pulumi engine would hand it over
+    huge = json.dumps({"settings": {"X": "y" * MAX_KEY_VALUE_LENGTH}})  # as the Pulumi engine would hand it over
     with pytest.raises(ConfigError) as caught:
         parse_stage("alpha", dict(values, **{f"{P}:service": huge}), secret_keys, source="engine")
     assert {p.path: p.message for p in caught.value.problems} == {
-        f"{P}:service": f"{len(huge)} characters of configuration; one key holds at most {MAX_KEY_VALUE_BYTES}"
+        f"{P}:service": f"{len(huge)} characters of configuration; one key holds at most {MAX_KEY_VALUE_LENGTH}"
     }
 
 
@@ -413,3 +413,15 @@ def test_every_stack_file_in_the_repository_stays_within_the_bounds():
     for stage in ("local", "alpha", "staging", "production"):
         path = PROJECT_ROOT / "stacks" / f"Pulumi.{stage}.yaml"
         assert yaml.safe_load(path.read_text()) and load_stage_with(stage).config.stage == stage
+
+
+def test_a_merge_key_is_read_as_the_pulumi_cli_reads_it(tmp_path):
+    # `<<: *anchor` copies a mapping; a key written beside it overrides the merged one, which is no repeat
+    text = ALPHA.replace("    resources:\n      cpuRequest: 250m\n", "    resources: &service-resources\n      cpuRequest: 250m\n", 1)
+    text = text.replace(
+        "      resources: {cpuRequest: 100m, memoryRequest: 128Mi, cpuLimit: 500m, memoryLimit: 256Mi}",
+        "      resources: {<<: *service-resources, memoryLimit: 256Mi}",
+    )
+    loaded = loaded_from(tmp_path, text)
+    assert loaded.config.logging.shipper.resources.cpu_request == "250m"
+    assert loaded.config.logging.shipper.resources.memory_limit == "256Mi"

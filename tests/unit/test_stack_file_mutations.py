@@ -109,7 +109,7 @@ MUTATIONS = [
     Mutation("integer-key", text(lambda t: t.replace(SERVICE, SERVICE + "    1: one\n")), (f"{P}:service", "is not a string")),
     Mutation("huge-number", document(in_section("service", "replicas", value=10**200)), (f"{P}:service.replicas", "longer than 64")),
     Mutation("alias-bomb", text(lambda t: "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10) if i else 'a'}]\n" for i in range(7)) + t),
-             ("(file)", "aliases are expanded")),
+             ("(file)", "aliases counted as expanded")),
     Mutation("deep-nesting", text(lambda t: t.replace(SERVICE, SERVICE + "    settings: " + "[" * 400 + "]" * 400 + "\n")), ("nested more than",)),
     # sizes
     Mutation("long-string", document(in_section("cluster", "context", value="c" * 5000)), (f"{P}:cluster.context", "at most 1024 characters")),
