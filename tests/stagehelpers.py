@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from pathlib import Path
@@ -36,6 +37,12 @@ def section(stage: str, key: str) -> dict[str, Any]:
     """A deep copy of one stack-file section, for building overrides."""
     return copy.deepcopy(json.loads(stack_values(stage)[0][f"workflow-platform:{key}"]))
 
+
+
+def passphrase_ciphertext(sealed_bytes: int = 32) -> str:
+    """A value of the form the passphrase and cloud secrets providers write ('v1:<nonce>:<ciphertext>')."""
+    nonce, sealed = bytes(range(12)), bytes(range(sealed_bytes))
+    return f"v1:{base64.b64encode(nonce).decode()}:{base64.b64encode(sealed).decode()}"
 
 
 def find_object(synthesis: Synthesis, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from .types import CpuQuantity, DnsLabel, MemoryQuantity, Section, memory_bytes
+from .types import CpuQuantity, DnsLabel, DnsSubdomain, MemoryQuantity, Section, memory_bytes
 
 
 class DataResources(Section):
@@ -28,7 +28,7 @@ class PostgresConfig(Section):
 
     instances: int = Field(ge=1, le=9, description="PostgreSQL instances: one primary, the rest streaming replicas")
     storage_size: MemoryQuantity
-    storage_class: str | None = None
+    storage_class: DnsSubdomain | None = None
     wal_storage_size: MemoryQuantity | None = Field(default=None, description="separate WAL volume when set")
     resources: DataResources
     anti_affinity: Literal["preferred", "required"] = "preferred"
@@ -46,7 +46,7 @@ class RedisConfig(Section):
     maxmemory: MemoryQuantity = Field(description="Redis maxmemory; must fit well inside the memory limit")
     maxmemory_policy: Literal["allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu"] = "allkeys-lru"
     storage_size: MemoryQuantity
-    storage_class: str | None = None
+    storage_class: DnsSubdomain | None = None
     append_only: bool = Field(default=False, description="AOF persistence on top of RDB snapshots")
     anti_affinity: Literal["preferred", "required"] = "preferred"
     resources: DataResources

@@ -19,6 +19,10 @@ class ConfigError(Exception):
         self.problems = sorted(set(problems))
         super().__init__(str(self))
 
+    def __reduce__(self):
+        # rebuilt from its fields, so it crosses a process pool (`render --all`) as itself
+        return type(self), (self.source, self.problems)
+
     def __str__(self) -> str:
         count = len(self.problems)
         lines = [f"{self.source}: {count} configuration problem{'s' if count != 1 else ''}:"]

@@ -14,15 +14,21 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
+from .credentials import looks_secret
 from .errors import ConfigError, Problem
+from .project import PROJECT
 from .schema import StageConfig
 from .secrets import SECRET_KEYS, StageSecrets
 from .types import is_digest_pinned
 
-PROJECT = "workflow-platform"
-
 #: Stages whose every image must be pinned by digest, whatever `images.allowTags` says.
 DIGEST_ONLY_STAGES = frozenset({"production"})
+
+#: Largest value of one key as the CLI hands it over (JSON text): the biggest section today is a few KiB,
+#: and the schema's own bounds (strings, lists, settings) are checked only on what passes this.
+MAX_KEY_VALUE_LENGTH = 512 * 1024
+#: Bad values longer than this are described by their length in messages, not quoted.
+MAX_SHOWN_VALUE_LENGTH = 120
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,15 @@ def _location(loc: tuple) -> str:
     return path
 
 
+def _shown(loc: tuple, value: Any) -> str | None:
+    """How a bad value is quoted in a message: short ones as written, never a long or credential-like one."""
+    if isinstance(value, str) and looks_secret(str(loc[-1]), value):
+        return None
+    if isinstance(value, str) and len(value) > MAX_SHOWN_VALUE_LENGTH:
+        return f"a string of {len(value)} characters"
+    return repr(value)
+
+
 def _pydantic_problems(error: ValidationError, secret_sections: set[str]) -> list[Problem]:
     problems = []
     for item in error.errors():
@@ -65,8 +80,13 @@ def _pydantic_problems(error: ValidationError, secret_sections: set[str]) -> lis
             message = "required key is missing"
         elif item["type"] == "extra_forbidden":
             message = "unknown key"
-        elif item["loc"] and item["loc"][0] not in secret_sections and not isinstance(item["input"], (dict, list)):
-            message += f" (got {item['input']!r})"
+        elif (
+            item["loc"]
+            and item["loc"][0] not in secret_sections
+            and not isinstance(item["input"], (dict, list))
+            and (shown := _shown(item["loc"], item["input"])) is not None
+        ):
+            message += f" (got {shown})"
         problems.append(Problem(_location(item["loc"]) if item["loc"] else _key("(stage)"), message))
     return problems
 
@@ -107,6 +127,7 @@ def parse_stage(
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
     secret_values: dict[str, str] = {}
+    oversized: set[str] = set()
     for full_key, raw in values.items():
         namespace, _, name = full_key.partition(":")
         if namespace != PROJECT:
@@ -122,13 +143,18 @@ def parse_stage(
         if name == "stage":
             problems.append(Problem(full_key, "unknown key: the stage is the stack name"))
             continue
+        if isinstance(raw, str) and len(raw) > MAX_KEY_VALUE_LENGTH:
+            problems.append(Problem(full_key, f"{len(raw)} characters of configuration; one key holds at most {MAX_KEY_VALUE_LENGTH}"))
+            oversized.add(full_key)
+            continue
         sections[name] = _decode(raw)
 
     config = None
     try:
         config = StageConfig.model_validate({"stage": stage, **sections})
     except ValidationError as error:
-        problems += _pydantic_problems(error, secret_sections=set(SECRET_KEYS))
+        # a key refused for its size is not also reported missing
+        problems += [p for p in _pydantic_problems(error, secret_sections=set(SECRET_KEYS)) if p.path not in oversized]
     if config is not None:
         for rule in STAGE_RULES:
             problems += rule(config)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from pydantic import AfterValidator, Field, field_validator
 
-from .types import ComputeResources, Duration, MemoryQuantity, Section
+from .types import ComputeResources, DnsSubdomain, Duration, MemoryQuantity, Section
 
 RUNBOOKS_DIR = Path(__file__).resolve().parents[2] / "runbooks"
 #: Where each alert's runbook template lives: runbooks/alerts/<runbook>.md (Jinja2).
@@ -38,6 +38,7 @@ Ratio = Annotated[float, AfterValidator(_check_ratio)]
 Seconds = Annotated[float, AfterValidator(_check_seconds)]
 
 _SIZE_RE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
+_RUNBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
 def _check_size(value: str) -> str:
@@ -58,7 +59,17 @@ class AlertSettings(Section):
     """What every alert shares: how long the condition must hold, and its runbook."""
 
     for_: Duration | None = Field(default=None, alias="for", description="how long the condition must hold; none fires at once")
-    runbook: str | None = Field(default=None, description="runbook template name; defaults to the alert name")
+    runbook: str | None = Field(
+        default=None, description="runbook template name (runbooks/alerts/<runbook>.md); defaults to the alert name"
+    )
+
+    @field_validator("runbook")
+    @classmethod
+    def _runbook_is_a_name(cls, value: str | None) -> str | None:
+        # a name, never a path: it picks a file in runbooks/alerts/ and nothing outside that folder
+        if value is not None and not _RUNBOOK_NAME_RE.match(value):
+            raise ValueError("expected a runbook name like 'WorkflowLatencyHigh' (letters, digits, '-', '_'; no path)")
+        return value
 
 
 class WindowedAlert(AlertSettings):
@@ -151,7 +162,7 @@ class PrometheusConfig(Section):
     retention: Duration = "15d"
     retention_size: RetentionSize = "45GB"
     storage_size: MemoryQuantity = "50Gi"
-    storage_class: str | None = None
+    storage_class: DnsSubdomain | None = None
     scrape_interval: Duration = "30s"
     evaluation_interval: Duration = "30s"
     resources: ComputeResources = ComputeResources.model_validate(_DEFAULT_PROMETHEUS_RESOURCES)

@@ -13,9 +13,8 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
+from .project import PROJECT as PROJECT_NAME
 from .types import DnsLabel, Section
-
-PROJECT_NAME = "workflow-platform"
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 _STACK_RE = re.compile(r"^(?P<org>[A-Za-z0-9][A-Za-z0-9_.-]*)/(?P<project>[A-Za-z0-9_.-]+)/(?P<stack>[A-Za-z0-9_.-]+)$")

@@ -9,12 +9,13 @@ parsed sections and never look at the stage name.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from .aws import AwsConfig
 from .backup import BackupConfig
+from .credentials import looks_secret
 from .data import DataConfig
 from .local_tier import LocalTierConfig
 from .logging import LoggingConfig
@@ -101,6 +102,14 @@ class NamespacesConfig(Section):
 
 
 _ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+#: Longest setting value: the process gets it through exec, which refuses a string over 128 KiB (Linux
+#: MAX_ARG_STRLEN); settings are names, hosts and flags, never files.
+MAX_SETTING_VALUE_LENGTH = 32 * 1024
+#: All setting names and values together (UTF-8): they render into one ConfigMap with the connection
+#: settings, and the API server refuses an object over 1 MiB.
+MAX_SETTINGS_BYTES = 256 * 1024
+
+SettingValue = Annotated[str, StringConstraints(max_length=MAX_SETTING_VALUE_LENGTH)]
 
 
 class ServiceConfig(Section):
@@ -113,7 +122,7 @@ class ServiceConfig(Section):
     termination_grace_period_seconds: int = Field(default=30, ge=5, le=600)
     resources: ComputeResources
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    settings: dict[str, str] = Field(default_factory=dict, description="non-secret environment settings")
+    settings: dict[str, SettingValue] = Field(default_factory=dict, description="non-secret environment settings")
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> "ServiceConfig":
@@ -127,6 +136,16 @@ class ServiceConfig(Section):
         bad = [name for name in value if not _ENV_NAME_RE.match(name)]
         if bad:
             raise ValueError(f"setting names must be UPPER_SNAKE_CASE environment variables, got {bad}")
+        size = sum(len(name.encode()) + len(text.encode()) for name, text in value.items())
+        if size > MAX_SETTINGS_BYTES:
+            raise ValueError(f"settings hold {size} bytes; at most {MAX_SETTINGS_BYTES} (they share one ConfigMap)")
+        # refused here, before anything is rendered: the policy gate would see it only in written output
+        secret = sorted(name for name, text in value.items() if looks_secret(name, text))
+        if secret:
+            raise ValueError(
+                f"settings {secret} look like credentials (by name or value); "
+                "a credential reaches the service from a Secret, never as a plain setting"
+            )
         return value
 
 

@@ -8,21 +8,38 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 
+#: Longest string any key takes unless its field says otherwise: names, URLs, image references, … are far shorter.
+MAX_STRING_LENGTH = 1024
+#: Most entries of any list or mapping in a section: the longest today (CIDR lists, receivers) hold a handful.
+MAX_ITEMS = 256
+
+
 class Section(BaseModel):
-    """Base for every config section: camelCase keys, unknown keys rejected, frozen."""
+    """Base for every config section: camelCase keys, unknown keys rejected, frozen, every size bounded."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
         frozen=True,
+        str_max_length=MAX_STRING_LENGTH,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_collections(cls, data: Any) -> Any:
+        # before any field is validated: a huge list is refused without walking it
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, (list, dict)) and len(value) > MAX_ITEMS:
+                    raise ValueError(f"{key} has {len(value)} entries; at most {MAX_ITEMS}")
+        return data
 
 
 # -- image references -------------------------------------------------------
@@ -240,3 +257,15 @@ def _check_dns_label(value: str) -> str:
 
 
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+
+_DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _check_dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS_SUBDOMAIN_RE.match(value):
+        raise ValueError(f"expected a DNS subdomain (lower-case letters, digits, '-', '.', at most 253), got {value!r}")
+    return value
+
+
+#: Names of cluster objects such as StorageClasses (Kubernetes: RFC 1123 subdomain).
+DnsSubdomain = Annotated[str, AfterValidator(_check_dns_subdomain)]

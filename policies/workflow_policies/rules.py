@@ -22,6 +22,10 @@ from pulumi_policy import (
 
 from .requirements import StageRequirements, requirements_of_urn
 
+# after `requirements`, which puts the project on sys.path under the Pulumi CLI; the schema refuses the
+# same credentials in stack-file settings, so both read one definition
+from components.config.credentials import looks_secret  # noqa: E402
+
 RequirementsOf = Callable[[str], StageRequirements]
 MANDATORY = EnforcementLevel.MANDATORY
 
@@ -30,18 +34,6 @@ LONG_RUNNING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Repli
 #: Volume types Pod Security `restricted` admits.
 RESTRICTED_VOLUME_TYPES = frozenset(
     {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
-)
-REDACTED_MARKERS = ("<redacted>", "[secret]")
-
-_SECRET_NAME_RE = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential)")
-#: Names that point at a secret rather than hold one.
-_REFERENCE_NAME_RE = re.compile(r"(?i)(_file|_path|_dir|_name|_ref|_key_id|_secret_name|_ttl|_length)$")
-_SECRET_VALUE_RES = (
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-    re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@$]+@"),  # credentials inside a URL
-    re.compile(r"(?im)^\s*(requirepass|masterauth)\s+(?![$\"]?\$)\S+"),
-    re.compile(r"(?i)\bpassword\s*[=:]\s*(?![$'\"{<]|\s|$)\S+"),
 )
 
 
@@ -175,17 +167,6 @@ def image_problems(where: str, spec: Mapping[str, Any], require_digest: bool) ->
         if require_digest and not match["digest"]:
             problems.append(f"{where} {name}: image {image!r} must be pinned by digest in this stage")
     return problems
-
-
-def looks_secret(name: str, value: Any) -> bool:
-    """A literal value that is, or names itself, a credential."""
-    if not isinstance(value, str) or not value:
-        return False
-    if any(marker in value for marker in REDACTED_MARKERS):
-        return True  # a Pulumi secret was written into plain text
-    if _SECRET_NAME_RE.search(name) and not _REFERENCE_NAME_RE.search(name):
-        return True
-    return any(pattern.search(value) for pattern in _SECRET_VALUE_RES)
 
 
 def plaintext_secret_problems(args: ResourceValidationArgs) -> list[str]:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from components.config import ConfigError, parse_stage, read_stack_file
-from tests.stagehelpers import STAGES, load_stage_with, section, stack_values
+from tests.stagehelpers import STAGES, load_stage_with, passphrase_ciphertext, section, stack_values
 
 P = "workflow-platform"
 
@@ -147,7 +147,7 @@ def test_secure_value_in_the_stack_file_is_accepted_and_redacted_offline(tmp_pat
     original = (stack_values("alpha")[0])
     stack_file = tmp_path / "Pulumi.alpha.yaml"
     document = {"config": {key: json.loads(value) if value.startswith("{") else value for key, value in original.items()}}
-    document["config"][f"{P}:pagerRoutingKey"] = {"secure": "v1:AAAAencrypted"}
+    document["config"][f"{P}:pagerRoutingKey"] = {"secure": passphrase_ciphertext()}
     stack_file.write_text(json.dumps(document))
     values, secret_keys = read_stack_file(stack_file)
     loaded = parse_stage("alpha", values, secret_keys, source=str(stack_file), offline=True)
