@@ -15,6 +15,13 @@ CRD_SCHEMAS_ENV = "WFDEPLOY_CRD_SCHEMAS"
 #: Overrides the output folder of `render` (default: build/ under the project).
 BUILD_DIR_ENV = "WFDEPLOY_BUILD_DIR"
 
+#: build/ folders that are not a stage's render output, so no stage may take their names:
+#: results/<stage>/ keeps what verify and loadtest found (render replaces build/<stage>/ whole),
+#: local-tier/<stage>/ what `wfdeploy up` created.
+RESULTS_FOLDER = "results"
+LOCAL_TIER_FOLDER = "local-tier"
+RESERVED_BUILD_NAMES = (RESULTS_FOLDER, LOCAL_TIER_FOLDER)
+
 
 def crd_schema_dir() -> Path:
     configured = os.environ.get(CRD_SCHEMAS_ENV)
@@ -24,3 +31,8 @@ def crd_schema_dir() -> Path:
 def build_dir() -> Path:
     configured = os.environ.get(BUILD_DIR_ENV)
     return Path(configured) if configured else PROJECT_ROOT / "build"
+
+
+def results_dir(stage: str, build_root: Path | None = None) -> Path:
+    """build/results/<stage>/: records of what happened to a stage, outside the folder render replaces."""
+    return (build_root or build_dir()) / RESULTS_FOLDER / stage

@@ -166,6 +166,8 @@ class Deployer:
     ) -> Outcome:
         """Preflight, set `changes` (key, value, path), preview, up, verify, mark verified; record every outcome."""
         stage = loaded.config.stage
+        # a stage must never run a release that no record shows: refuse now if the record could not be written
+        self.records.check_writable(stage)
         self.preflight(loaded)
         events: list[str] = []
 

@@ -39,7 +39,13 @@ def rollback(deployer: Deployer, stage: str, wanted: str | None = None, confirme
     target = choose_target(deployer.records.history(stage), current_id, wanted, stage)
     loaded = parse_values(stage, target.stack_config, f"records/{stage}.json entry of {target.at}")
     require_confirmation(loaded, confirmed_stage)
-    release = target.as_release()
+    try:
+        release = target.as_release()
+    except (KeyError, TypeError, ValueError) as error:
+        raise Refusal(
+            f"records/{stage}.json entry of {target.at}: its release cannot be read ({error}); "
+            "expected {\"id\", \"imageDigest\", \"charts\", \"configHash\"}"
+        ) from None
     here = release_of(loaded.config.images.workflow_service)
     if here.id != release.id:
         raise Refusal(
@@ -54,5 +60,9 @@ def rollback(deployer: Deployer, stage: str, wanted: str | None = None, confirme
 
 
 def describe(entry: Entry) -> str:
-    image = json.loads(entry.stack_config.get("workflow-platform:images", "{}")).get("workflowService", "?")
+    try:
+        images = json.loads(entry.stack_config.get("workflow-platform:images", "{}"))
+    except json.JSONDecodeError:
+        images = {}
+    image = images.get("workflowService", "?") if isinstance(images, dict) else "?"
     return f"{entry.release_id}  {entry.at}  {image}"

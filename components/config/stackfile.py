@@ -16,12 +16,21 @@ import yaml
 
 from .errors import ConfigError, Problem
 from .secrets import REDACTED
+from .stagename import stage_name_problem
 
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptionsalt", "encryptedkey", "environment"}
 
 
 def stack_file_path(stacks_dir: Path, stage: str) -> Path:
-    return stacks_dir / f"Pulumi.{stage}.yaml"
+    """`<stacks_dir>/Pulumi.<stage>.yaml`; a name that is not a stage name, or a path that leaves the folder, is refused."""
+    problem = stage_name_problem(stage)
+    if problem:
+        raise ConfigError(str(stacks_dir), [Problem("(stage)", problem)])
+    path = stacks_dir / f"Pulumi.{stage}.yaml"
+    # a symlink may still point elsewhere: nothing outside the stacks folder is ever read
+    if path.resolve().parent != stacks_dir.resolve():
+        raise ConfigError(str(path), [Problem("(file)", f"resolves outside {stacks_dir}; stack files live in that folder")])
+    return path
 
 
 def available_stages(stacks_dir: Path) -> list[str]:
