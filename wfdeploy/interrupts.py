@@ -69,9 +69,9 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 
 def run_tool(command: Sequence[str], *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
-    """`subprocess.run(capture_output=True, text=True)` in a process group of its own, killed whole on timeout or interrupt.
+    """`subprocess.run(capture_output=True, text=True)` in a process group of its own.
 
-    The tool's own children (checkov's workers) are in that group, so none outlives the gate.
+    The group is killed whole on timeout or interrupt: the tool's own children are in it, so none outlives the gate.
     """
     with subprocess.Popen(
         list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs

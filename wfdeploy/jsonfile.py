@@ -66,8 +66,14 @@ def check_object(value: Any, schema: Mapping[str, Field], where: str) -> list[st
             members = item.items() if isinstance(item, dict) else enumerate(item)
             for key, member in members:
                 if not _is(member, spec.items):
-                    problems.append(f"{where}.{name}[{key!r}]: expected {_expected(spec.items)}, found {_describe(member)}")
+                    expected = _expected(spec.items)
+                    problems.append(f"{where}.{name}[{key!r}]: expected {expected}, found {_describe(member)}")
     return problems
+
+
+def check_objects(values: list[Any], schema: Mapping[str, Field], where: str) -> list[str]:
+    """`check_object` for every item of a list, each named by its index."""
+    return [found for i, value in enumerate(values) for found in check_object(value, schema, f"{where}[{i}]")]
 
 
 def _describe(value: Any) -> str:
@@ -145,7 +151,8 @@ def locked(path: Path) -> Iterator[None]:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
-        raise StoredFileError(f"{lock_path}: cannot be opened to lock {path.name} ({error.strerror or error})") from None
+        reason = error.strerror or error
+        raise StoredFileError(f"{lock_path}: cannot be opened to lock {path.name} ({reason})") from None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield

@@ -28,7 +28,7 @@ from components.config import LoadedStage
 from wfdeploy.local_data import LoopbackPostgres, LoopbackS3, StandInError, stop_stand_in
 from wfdeploy.local_images import ImageBuildError, build_images
 from wfdeploy.local_play import CNPG_GROUP, PlayedPod, PlayError, PlayPlan, build_plan, hosts_file
-from wfdeploy.jsonfile import Field, StoredFileError, check_object, read_json, write_json_atomic
+from wfdeploy.jsonfile import Field, StoredFileError, check_object, check_objects, read_json, write_json_atomic
 from wfdeploy.paths import LOCAL_TIER_FOLDER, build_dir
 from wfdeploy.podman import Podman, PodmanError, containers_conf_with_hosts
 from wfdeploy.render import RenderError, render_stage
@@ -37,10 +37,10 @@ STATE_FILE = "state.json"
 #: state.json, read through one schema: what `down` needs to remove is never guessed from a broken file.
 STATE_SCHEMA = {
     "stage": Field((str,), required=True), "conf": Field((str,)), "hosts": Field((str,)),
-    "pods": Field((list,), items=(dict,)), "secrets": Field((list,), items=(str,)), "volumes": Field((list,), items=(str,)),
-    "stand_ins": Field((list,), items=(dict,)), "images": Field((dict,), items=(str,)),
-    "images_built": Field((list,), items=(str,)), "jobs": Field((list,), items=(dict,)), "skipped": Field((list,), items=(str,)),
-    "ready": Field((bool,)),
+    "pods": Field((list,), items=(dict,)), "secrets": Field((list,), items=(str,)),
+    "volumes": Field((list,), items=(str,)), "stand_ins": Field((list,), items=(dict,)),
+    "images": Field((dict,), items=(str,)), "images_built": Field((list,), items=(str,)),
+    "jobs": Field((list,), items=(dict,)), "skipped": Field((list,), items=(str,)), "ready": Field((bool,)),
 }
 POD_SCHEMA = {"name": Field((str,), required=True)}
 JOB_SCHEMA = {
@@ -104,8 +104,8 @@ class TierState:
             return None
         problems = check_object(raw, STATE_SCHEMA, "$")
         if not problems:
-            problems += [p for i, pod in enumerate(raw.get("pods", [])) for p in check_object(pod, POD_SCHEMA, f"$.pods[{i}]")]
-            problems += [p for i, job in enumerate(raw.get("jobs", [])) for p in check_object(job, JOB_SCHEMA, f"$.jobs[{i}]")]
+            problems += check_objects(raw.get("pods", []), POD_SCHEMA, "$.pods")
+            problems += check_objects(raw.get("jobs", []), JOB_SCHEMA, "$.jobs")
         if not problems and raw["stage"] != stage:
             problems.append(f"$.stage: {raw['stage']!r}, but this is the state of {stage!r}")
         if problems:

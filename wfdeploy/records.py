@@ -110,7 +110,8 @@ def read_entries(path: Path, stage: str) -> list[dict[str, Any]]:
     problems = check_object(document, DOCUMENT_SCHEMA, "$")
     if not problems and document.get("stage", stage) != stage:
         problems.append(f"$.stage: {document['stage']!r}, but this is the records file of {stage!r}")
-    entries = document.get("entries") if isinstance(document, dict) and isinstance(document.get("entries"), list) else []
+    entries = document.get("entries") if isinstance(document, dict) else None
+    entries = entries if isinstance(entries, list) else []
     for index, raw in enumerate(entries):
         where = f"$.entries[{index}]"
         found = check_object(raw, ENTRY_SCHEMA, where)

@@ -175,7 +175,7 @@ def _exchange(first: Path, second: Path) -> bool:
 
 
 def swap_into_place(new: Path, final: Path) -> None:
-    """Make `new` the folder `final`, so that the old or the new folder is always there; the old one may be left at `new`."""
+    """Make `new` the folder `final`: the old or the new folder is always there; the old one may be left at `new`."""
     if not final.exists():
         new.rename(final)
         return

@@ -20,7 +20,8 @@ def check_stage_name(stage: str) -> str:
     if problem:
         raise ValueError(problem)
     if stage in RESERVED_BUILD_NAMES:
-        raise ValueError(f"{stage!r} is reserved: build/{stage}/ is not a stage's output (reserved: {', '.join(RESERVED_BUILD_NAMES)})")
+        reserved = ", ".join(RESERVED_BUILD_NAMES)
+        raise ValueError(f"{stage!r} is reserved: build/{stage}/ is not a stage's output (reserved: {reserved})")
     return stage
 
 

@@ -22,14 +22,15 @@ STACK_FILE_KEYS = {"config", "secretsprovider", "encryptionsalt", "encryptedkey"
 
 
 def stack_file_path(stacks_dir: Path, stage: str) -> Path:
-    """`<stacks_dir>/Pulumi.<stage>.yaml`; a name that is not a stage name, or a path that leaves the folder, is refused."""
+    """`<stacks_dir>/Pulumi.<stage>.yaml`; refused for a name that is not a stage name or a path leaving the folder."""
     problem = stage_name_problem(stage)
     if problem:
         raise ConfigError(str(stacks_dir), [Problem("(stage)", problem)])
     path = stacks_dir / f"Pulumi.{stage}.yaml"
     # a symlink may still point elsewhere: nothing outside the stacks folder is ever read
     if path.resolve().parent != stacks_dir.resolve():
-        raise ConfigError(str(path), [Problem("(file)", f"resolves outside {stacks_dir}; stack files live in that folder")])
+        outside = f"resolves outside {stacks_dir}; stack files live in that folder"
+        raise ConfigError(str(path), [Problem("(file)", outside)])
     return path
 
 
