@@ -8,7 +8,8 @@ import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from components.config import ConfigError
 from wfdeploy import interrupts
@@ -62,7 +63,7 @@ WORKER_STOP_SECONDS = 10
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Signal every worker to end and wait for it, so that none outlives the command (or holds its stdout)."""
-    processes = list(pool._processes.values())  # Python 3.14 has terminate_workers(); 3.11 has only this
+    processes = list((pool._processes or {}).values())  # Python 3.14 has terminate_workers(); 3.11 only this
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
@@ -71,6 +72,15 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join()
+
+
+def _result(future: Future) -> tuple[bool, str, str]:
+    """The future's result, waited for in slices so that a signal another thread received is handled soon."""
+    while True:
+        try:
+            return future.result(timeout=interrupts.WAIT_SLICE_SECONDS)
+        except FutureTimeout:
+            continue
 
 
 def _render_all(stages: list[str], run_gates: bool) -> list[tuple[bool, str, str]]:
@@ -83,7 +93,8 @@ def _render_all(stages: list[str], run_gates: bool) -> list[tuple[bool, str, str
         max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=interrupts.install
     )
     try:
-        results = list(pool.map(_render_in_worker, stages, [run_gates] * len(stages)))
+        futures = [pool.submit(_render_in_worker, stage, run_gates) for stage in stages]
+        results = [_result(future) for future in futures]
     except BaseException:
         _stop_workers(pool)
         raise
