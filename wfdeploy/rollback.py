@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from wfdeploy.promotion import Deployer, Outcome, Refusal, parse_values, require_confirmation
-from wfdeploy.records import Entry
+from wfdeploy.records import Entry, RecordsError
 from wfdeploy.release import release_of
 
 
@@ -36,7 +36,11 @@ def rollback(deployer: Deployer, stage: str, wanted: str | None = None, confirme
     outputs = deployer.automation.stack_outputs(stage)
     current = outputs.get("release")
     current_id = current.get("id") if isinstance(current, dict) else None
-    target = choose_target(deployer.records.history(stage), current_id, wanted, stage)
+    try:
+        history = deployer.records.history(stage)
+    except RecordsError as error:
+        raise Refusal(f"nothing was changed: {error}") from None
+    target = choose_target(history, current_id, wanted, stage)
     loaded = parse_values(stage, target.stack_config, f"records/{stage}.json entry of {target.at}")
     require_confirmation(loaded, confirmed_stage)
     try:

@@ -222,3 +222,18 @@ def test_local_tier_state_round_trips_and_tolerates_fields_of_a_newer_version():
     (state_dir("local") / STATE_FILE).write_text(json.dumps(raw))
     loaded = TierState.load("local")
     assert loaded.pods == [{"name": "workflow"}] and loaded.job_runs[0].seconds == 2.5
+
+
+def test_a_record_that_cannot_be_written_after_the_change_says_the_stage_changed(cli, capsys, monkeypatch):
+    real_append = RecordStore.append
+
+    def append_fails_after_up(self, entry):
+        if entry.event == "verified":
+            raise RecordsError(f"{self.path(entry.stage)}: cannot be written (No space left on device)")
+        real_append(self, entry)
+
+    monkeypatch.setattr(RecordStore, "append", append_fails_after_up)
+    assert main(["promote", "checkout", "alpha", "--image", IMAGE]) == 1
+    err = capsys.readouterr().err
+    assert "the stage was changed but the record of it could not be written" in err and "No space left" in err
+    assert "nothing was changed" not in err

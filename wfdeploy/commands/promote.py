@@ -8,7 +8,7 @@ from typing import Callable
 
 from wfdeploy import automation as boundary
 from wfdeploy.automation import AutomationError
-from wfdeploy.promotion import CHAIN, CHECKOUT, REFUSED, TOOL_FAILED, Deployer, Outcome, Refusal
+from wfdeploy.promotion import CHAIN, CHECKOUT, FAILED, TOOL_FAILED, Deployer, Outcome, Refusal
 from wfdeploy.records import RecordsError, RecordStore
 from wfdeploy.stages import stage_argument
 
@@ -52,9 +52,10 @@ def report(label: str, action: Callable[[], Outcome]) -> int:
     except Refusal as refusal:
         print(f"{label} refused: {refusal}", file=sys.stderr)
         return refusal.code
-    except RecordsError as error:
-        print(f"{label} refused, nothing was changed: {error}", file=sys.stderr)
-        return REFUSED
+    except RecordsError as error:  # checked before any change, so this is a write that failed after one
+        print(f"{label}: the stage was changed but the record of it could not be written: {error}; "
+              "make the records writable and re-run the command", file=sys.stderr)
+        return FAILED
     print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
     return outcome.code
 
