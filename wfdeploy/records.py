@@ -50,7 +50,7 @@ RELEASE_SCHEMA = {"id": Field((str,), required=True)}
 
 
 class RecordsError(StoredFileError):
-    """A records file cannot be read, parsed or written; nothing was changed because of it."""
+    """A records file cannot be read, parsed or written; the message names the file and what was expected."""
 
 
 def records_dir() -> Path:

@@ -13,9 +13,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from components.config import ConfigError
 from wfdeploy import interrupts
+from wfdeploy import stages as stage_files
 from wfdeploy.paths import build_dir
 from wfdeploy.render import RenderError, render_stage
-from wfdeploy import stages as stage_files
 from wfdeploy.stages import known_stages, load_stage, stage_argument
 
 
