@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 
+from wfdeploy import interrupts
 from wfdeploy.commands import VERB_MODULES
 
 
@@ -18,8 +19,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    """Run one verb; SIGINT ends it with exit 130, SIGTERM with 143, after its clean-up, in one line."""
+    with interrupts.handled():
+        try:
+            args = build_parser().parse_args(argv)
+            return args.run(args)
+        except interrupts.Interrupted as interrupted:
+            print(f"wfdeploy: interrupted by {interrupted.signal_name}; stopped its tools, removed unfinished output",
+                  file=sys.stderr)
+            return interrupted.code
 
 
 if __name__ == "__main__":

@@ -28,11 +28,26 @@ from components.config import LoadedStage
 from wfdeploy.local_data import LoopbackPostgres, LoopbackS3, StandInError, stop_stand_in
 from wfdeploy.local_images import ImageBuildError, build_images
 from wfdeploy.local_play import CNPG_GROUP, PlayedPod, PlayError, PlayPlan, build_plan, hosts_file
-from wfdeploy.paths import build_dir
+from wfdeploy.jsonfile import Field, StoredFileError, check_object, check_objects, read_json, write_json_atomic
+from wfdeploy.paths import LOCAL_TIER_FOLDER, build_dir
 from wfdeploy.podman import Podman, PodmanError, containers_conf_with_hosts
 from wfdeploy.render import RenderError, render_stage
 
 STATE_FILE = "state.json"
+#: state.json, read through one schema: what `down` needs to remove is never guessed from a broken file.
+STATE_SCHEMA = {
+    "stage": Field((str,), required=True), "conf": Field((str,)), "hosts": Field((str,)),
+    "pods": Field((list,), items=(dict,)), "secrets": Field((list,), items=(str,)),
+    "volumes": Field((list,), items=(str,)), "stand_ins": Field((list,), items=(dict,)),
+    "images": Field((dict,), items=(str,)), "images_built": Field((list,), items=(str,)),
+    "jobs": Field((list,), items=(dict,)), "skipped": Field((list,), items=(str,)), "ready": Field((bool,)),
+}
+POD_SCHEMA = {"name": Field((str,), required=True)}
+JOB_SCHEMA = {
+    "pod": Field((str,), required=True), "source": Field((str,), required=True),
+    "exit_code": Field((int, type(None)), required=True), "attempts": Field((int,), required=True),
+    "seconds": Field((int, float), required=True), "log_file": Field((str,), required=True),
+}
 Log = Callable[[str], None]
 
 
@@ -41,7 +56,7 @@ class LocalTierError(RuntimeError):
 
 
 def state_dir(stage: str) -> Path:
-    return build_dir() / "local-tier" / stage
+    return build_dir() / LOCAL_TIER_FOLDER / stage
 
 
 @dataclass
@@ -72,21 +87,41 @@ class TierState:
     ready: bool = False
 
     def save(self) -> None:
-        directory = state_dir(self.stage)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / STATE_FILE).write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        try:
+            write_json_atomic(state_dir(self.stage) / STATE_FILE, asdict(self))
+        except StoredFileError as error:
+            raise LocalTierError(str(error)) from None
 
     @classmethod
     def load(cls, stage: str) -> "TierState | None":
+        """What `up` recorded for the stage, None when it is not up; LocalTierError naming the file when unreadable."""
         path = state_dir(stage) / STATE_FILE
-        return cls(**json.loads(path.read_text())) if path.is_file() else None
+        try:
+            raw = read_json(path)
+        except StoredFileError as error:
+            raise LocalTierError(f"{error}; remove what it lists by hand (podman pod/secret/volume ls)") from None
+        if raw is None:
+            return None
+        problems = check_object(raw, STATE_SCHEMA, "$")
+        if not problems:
+            problems += check_objects(raw.get("pods", []), POD_SCHEMA, "$.pods")
+            problems += check_objects(raw.get("jobs", []), JOB_SCHEMA, "$.jobs")
+        if not problems and raw["stage"] != stage:
+            problems.append(f"$.stage: {raw['stage']!r}, but this is the state of {stage!r}")
+        if problems:
+            raise LocalTierError(
+                f"{path}: not a local-tier state file ({'; '.join(problems[:5])}); "
+                "remove what it lists by hand (podman pod/secret/volume ls), then the file"
+            )
+        # fields a newer version added are not this version's to act on
+        return cls(**{name: raw[name] for name in STATE_SCHEMA if name in raw})
 
     def podman(self) -> Podman:
         return Podman(Path(self.conf)) if self.conf else Podman()
 
     @property
     def job_runs(self) -> list[JobRun]:
-        return [JobRun(**job) for job in self.jobs]
+        return [JobRun(**{name: job[name] for name in JOB_SCHEMA}) for job in self.jobs]
 
 
 # -- rendered stage ----------------------------------------------------------------------

@@ -17,6 +17,13 @@ CHART_VALUES_ENV = "WFDEPLOY_CHART_VALUES"
 #: Overrides the output folder of `render` (default: build/ under the project).
 BUILD_DIR_ENV = "WFDEPLOY_BUILD_DIR"
 
+#: build/ folders that are not a stage's render output, so no stage may take their names:
+#: results/<stage>/ keeps what verify and loadtest found (render replaces build/<stage>/ whole),
+#: local-tier/<stage>/ what `wfdeploy up` created.
+RESULTS_FOLDER = "results"
+LOCAL_TIER_FOLDER = "local-tier"
+RESERVED_BUILD_NAMES = (RESULTS_FOLDER, LOCAL_TIER_FOLDER)
+
 
 def crd_dir() -> Path:
     configured = os.environ.get(CRDS_ENV)
@@ -31,3 +38,8 @@ def chart_values_dir() -> Path:
 def build_dir() -> Path:
     configured = os.environ.get(BUILD_DIR_ENV)
     return Path(configured) if configured else PROJECT_ROOT / "build"
+
+
+def results_dir(stage: str, build_root: Path | None = None) -> Path:
+    """build/results/<stage>/: records of what happened to a stage, outside the folder render replaces."""
+    return (build_root or build_dir()) / RESULTS_FOLDER / stage

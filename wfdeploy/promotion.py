@@ -17,7 +17,7 @@ from components.config import ConfigError, LoadedStage, parse_stage, read_stack_
 from wfdeploy.automation import Automation
 from wfdeploy.paths import STACKS_DIR
 from wfdeploy.preflight import format_failures, run_preflight
-from wfdeploy.records import Entry, RecordStore, git_commit
+from wfdeploy.records import Entry, RecordsError, RecordStore, git_commit
 from wfdeploy.release import Release, release_of, with_digest
 
 #: The promotion chain; `local` is outside it.
@@ -166,6 +166,11 @@ class Deployer:
     ) -> Outcome:
         """Preflight, set `changes` (key, value, path), preview, up, verify, mark verified; record every outcome."""
         stage = loaded.config.stage
+        # a stage must never run a release that no record shows: refuse now if the record could not be written
+        try:
+            self.records.check_writable(stage)
+        except RecordsError as error:
+            raise Refusal(f"nothing was changed: {error}") from None
         self.preflight(loaded)
         events: list[str] = []
 

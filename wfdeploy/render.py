@@ -7,13 +7,17 @@ Output layout under build/<stage>/ (same input, byte-identical output):
   plan.json                                          resources by component and type
   outputs.json                                       stack outputs (secrets redacted)
   …                                                  what registered artifact writers add
-The folder is written beside the old one and swapped in only when complete.
+The folder is written beside the old one (build/.<stage>-XXXX) and swapped in only
+when complete, in one rename: build/<stage>/ is always the old or the new build.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import importlib
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter, defaultdict
@@ -150,6 +154,44 @@ class RenderResult:
         return not any(self.gate_results.values())
 
 
+_RENAME_EXCHANGE = 2  # renameat2(2) flag: swap two existing paths in one step
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two folders atomically (Linux renameat2); False where the system or filesystem cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (AttributeError, OSError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(error, os.strerror(error), str(second))
+
+
+def swap_into_place(new: Path, final: Path) -> None:
+    """Make `new` the folder `final`: the old or the new folder is always there; the old one may be left at `new`."""
+    if not final.exists():
+        new.rename(final)
+        return
+    if _exchange(new, final):
+        return
+    # without an atomic exchange: the old folder moves aside, and back again if the new one cannot follow it
+    aside = new.with_name(new.name + ".previous")
+    final.rename(aside)
+    try:
+        new.rename(final)
+    except BaseException:
+        aside.rename(final)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def render_stage(stage: LoadedStage, build_root: Path, run_gates: bool = True) -> RenderResult:
     """Synthesize, write build/<stage>/ atomically, then run every gate on it."""
     synthesis = synthesize(stage)
@@ -162,12 +204,10 @@ def render_stage(stage: LoadedStage, build_root: Path, run_gates: bool = True) -
         for writer in load_builtin_writers().values():
             writer(context)
         final_dir = build_root / name
-        if final_dir.exists():
-            shutil.rmtree(final_dir)
-        staging_dir.rename(final_dir)
-    except BaseException:
+        swap_into_place(staging_dir, final_dir)
+    finally:
+        # after the swap this path holds the previous build (or nothing); before it, the unfinished one
         shutil.rmtree(staging_dir, ignore_errors=True)
-        raise
     result = RenderResult(stage=name, output_dir=final_dir, synthesis=synthesis)
     if run_gates:
         context = RenderContext(stage=stage, synthesis=synthesis, output_dir=final_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from wfdeploy.promotion import Deployer, Outcome, Refusal, parse_values, require_confirmation
-from wfdeploy.records import Entry
+from wfdeploy.records import Entry, RecordsError
 from wfdeploy.release import release_of
 
 
@@ -36,10 +36,20 @@ def rollback(deployer: Deployer, stage: str, wanted: str | None = None, confirme
     outputs = deployer.automation.stack_outputs(stage)
     current = outputs.get("release")
     current_id = current.get("id") if isinstance(current, dict) else None
-    target = choose_target(deployer.records.history(stage), current_id, wanted, stage)
+    try:
+        history = deployer.records.history(stage)
+    except RecordsError as error:
+        raise Refusal(f"nothing was changed: {error}") from None
+    target = choose_target(history, current_id, wanted, stage)
     loaded = parse_values(stage, target.stack_config, f"records/{stage}.json entry of {target.at}")
     require_confirmation(loaded, confirmed_stage)
-    release = target.as_release()
+    try:
+        release = target.as_release()
+    except (KeyError, TypeError, ValueError) as error:
+        raise Refusal(
+            f"records/{stage}.json entry of {target.at}: its release cannot be read ({error}); "
+            "expected {\"id\", \"imageDigest\", \"charts\", \"configHash\"}"
+        ) from None
     here = release_of(loaded.config.images.workflow_service)
     if here.id != release.id:
         raise Refusal(
@@ -54,5 +64,9 @@ def rollback(deployer: Deployer, stage: str, wanted: str | None = None, confirme
 
 
 def describe(entry: Entry) -> str:
-    image = json.loads(entry.stack_config.get("workflow-platform:images", "{}")).get("workflowService", "?")
+    try:
+        images = json.loads(entry.stack_config.get("workflow-platform:images", "{}"))
+    except json.JSONDecodeError:
+        images = {}
+    image = images.get("workflowService", "?") if isinstance(images, dict) else "?"
     return f"{entry.release_id}  {entry.at}  {image}"

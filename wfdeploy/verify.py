@@ -1,8 +1,9 @@
-"""Run the post-deploy suite (tests/verify) for a stage and record the verdict under build/<stage>/verify/.
+"""Run the post-deploy suite (tests/verify) for a stage and record the verdict under build/results/<stage>/verify/.
 
 The suite runs as a pytest subprocess with the inventory in
 WFDEPLOY_VERIFY_INVENTORY; its JUnit XML becomes `result.json` (read by
-`wfdeploy promote`) and `summary.txt` (read by people). See docs/verification.md.
+`wfdeploy promote`) and `summary.txt` (read by people). The folder is outside
+build/<stage>/, which every `render` replaces. See docs/verification.md.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wfdeploy.paths import PROJECT_ROOT
+from wfdeploy.paths import PROJECT_ROOT, results_dir
 from wfdeploy.verification.inventory import Inventory
 
 SUITE_DIR = PROJECT_ROOT / "tests" / "verify"
@@ -100,7 +101,7 @@ class VerifyResult:
 
 
 def result_dir(build_root: Path, stage: str) -> Path:
-    return build_root / stage / "verify"
+    return results_dir(stage, build_root) / "verify"
 
 
 def read_result(build_root: Path, stage: str) -> dict[str, Any] | None:

@@ -21,12 +21,22 @@ from .project import PROJECT
 from .schema import StageConfig
 from .secrets import REDACTED, SECRET_KEYS
 from .stack_yaml import MAX_STACK_FILE_BYTES, StackYamlError, load_stack_yaml
+from .stagename import stage_name_problem
 
 STACK_FILE_KEYS = {"config", "secretsprovider", "encryptionsalt", "encryptedkey", "environment"}
 
 
 def stack_file_path(stacks_dir: Path, stage: str) -> Path:
-    return stacks_dir / f"Pulumi.{stage}.yaml"
+    """`<stacks_dir>/Pulumi.<stage>.yaml`; refused for a name that is not a stage name or a path leaving the folder."""
+    problem = stage_name_problem(stage)
+    if problem:
+        raise ConfigError(str(stacks_dir), [Problem("(stage)", problem)])
+    path = stacks_dir / f"Pulumi.{stage}.yaml"
+    # a symlink may still point elsewhere: nothing outside the stacks folder is ever read
+    if path.resolve().parent != stacks_dir.resolve():
+        outside = f"resolves outside {stacks_dir}; stack files live in that folder"
+        raise ConfigError(str(path), [Problem("(file)", outside)])
+    return path
 
 
 def available_stages(stacks_dir: Path) -> list[str]:

@@ -49,6 +49,12 @@ def _wfdeploy_argv(tokens: list[str]) -> list[str] | None:
 def _parse_error(argv: list[str]) -> str | None:
     """argparse's complaint about a command line (or an unknown stage in it), or None when it would run."""
     parser, _ = _subparsers()
+    # a shell variable ($STAGE) stands for a value: parse it as one (stage arguments refuse a literal '$')
+    argv = [
+        (token.split("=", 1)[0] + "=placeholder" if token.startswith("-") and "=" in token else "placeholder")
+        if "$" in token else token
+        for token in argv
+    ]
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
         try:

@@ -141,3 +141,90 @@ def test_synthesis_is_isolated_between_stages():
     production = synthesize(load_stage_with("production"))
     assert alpha.outputs["stage"] == "alpha" and production.outputs["stage"] == "production"
     assert len([r for r in production.resources if r.type == "pulumi:pulumi:Stack"]) == 1
+
+
+# -- the build folder swap (issue 18, item 18) and what it never deletes (item 17) -------------------------------
+
+def _render_fast(monkeypatch, synthesized, build_root: Path):
+    """render_stage with the session's synthesis of alpha: the swap, not the program, is under test."""
+    monkeypatch.setattr("wfdeploy.render.synthesize", lambda stage: synthesized(stage.config.stage))
+    return render_stage(load_stage_with("alpha"), build_root, run_gates=False)
+
+
+def test_the_swap_exchanges_old_and_new_build_in_one_step_without_any_rename(tmp_path, monkeypatch, synthesized):
+    _render_fast(monkeypatch, synthesized, tmp_path)
+    (tmp_path / "alpha" / "old-marker").write_text("old")
+
+    def no_rename(*_args):
+        raise AssertionError("a rename leaves a moment without build/alpha")
+
+    monkeypatch.setattr(Path, "rename", no_rename)
+    _render_fast(monkeypatch, synthesized, tmp_path)
+    assert not (tmp_path / "alpha" / "old-marker").exists() and (tmp_path / "alpha" / "plan.json").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["alpha"]
+
+
+def test_an_interrupt_right_after_the_exchange_leaves_the_new_build_and_no_temporary_folder(tmp_path, monkeypatch, synthesized):
+    from wfdeploy import render as render_module
+    from wfdeploy.interrupts import Interrupted
+
+    _render_fast(monkeypatch, synthesized, tmp_path)
+    (tmp_path / "alpha" / "old-marker").write_text("old")
+    real_exchange = render_module._exchange
+
+    def exchange_then_sigterm(first, second):
+        assert real_exchange(first, second)
+        raise Interrupted(15)
+
+    monkeypatch.setattr(render_module, "_exchange", exchange_then_sigterm)
+    with pytest.raises(Interrupted):
+        _render_fast(monkeypatch, synthesized, tmp_path)
+    assert (tmp_path / "alpha" / "plan.json").is_file() and not (tmp_path / "alpha" / "old-marker").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["alpha"]
+
+
+def test_without_an_atomic_exchange_an_interrupt_between_the_renames_puts_the_old_build_back(
+    tmp_path, monkeypatch, synthesized
+):
+    from wfdeploy import render as render_module
+    from wfdeploy.interrupts import Interrupted
+
+    _render_fast(monkeypatch, synthesized, tmp_path)
+    before = tree_digest(tmp_path / "alpha")
+    monkeypatch.setattr(render_module, "_exchange", lambda first, second: False)  # a filesystem without renameat2
+    real_rename = Path.rename
+    renames = []
+
+    def interrupted_second_rename(self, target):
+        renames.append((self.name, Path(target).name))
+        if len(renames) == 2:  # old aside done, new into place not yet: SIGINT arrives
+            raise Interrupted(2)
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted_second_rename)
+    with pytest.raises(Interrupted):
+        _render_fast(monkeypatch, synthesized, tmp_path)
+    assert renames[0][0] == "alpha" and renames[1][1] == "alpha"
+    assert tree_digest(tmp_path / "alpha") == before
+    assert [p.name for p in tmp_path.iterdir()] == ["alpha"]
+
+
+def test_without_an_atomic_exchange_the_new_build_replaces_the_old(tmp_path, monkeypatch, synthesized):
+    from wfdeploy import render as render_module
+
+    _render_fast(monkeypatch, synthesized, tmp_path)
+    (tmp_path / "alpha" / "old-marker").write_text("old")
+    monkeypatch.setattr(render_module, "_exchange", lambda first, second: False)
+    _render_fast(monkeypatch, synthesized, tmp_path)
+    assert (tmp_path / "alpha" / "plan.json").is_file() and not (tmp_path / "alpha" / "old-marker").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["alpha"]
+
+
+def test_render_keeps_the_verification_record_promotion_reads(tmp_path, monkeypatch, synthesized):
+    from wfdeploy.verify import VerifyResult, read_result, result_dir, write_result
+
+    write_result(VerifyResult(stage="alpha", started="2026-01-01T00:00:00+00:00", duration_seconds=1.0), result_dir(tmp_path, "alpha"))
+    _render_fast(monkeypatch, synthesized, tmp_path)
+    _render_fast(monkeypatch, synthesized, tmp_path)
+    assert read_result(tmp_path, "alpha")["stage"] == "alpha"
+    assert not result_dir(tmp_path, "alpha").is_relative_to(tmp_path / "alpha")

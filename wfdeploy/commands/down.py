@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from wfdeploy.local_tier import LocalTierError, down
+from wfdeploy.stages import stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("down", help="remove the local tier's pods, secrets, volumes and stand-ins")
-    parser.add_argument("stage", help="the stage `wfdeploy up` ran")
+    parser.add_argument("stage", type=stage_argument, help="the stage `wfdeploy up` ran")
     parser.add_argument("--images", action="store_true", help="also remove the images that `up` built")
     parser.set_defaults(run=run)
 

@@ -10,15 +10,15 @@ import sys
 from components.config import ConfigError
 from components.config.types import duration_seconds
 from wfdeploy.loadtest import CpuSource, LoadTestPlan, Targets, load_test
-from wfdeploy.paths import build_dir
-from wfdeploy.stages import load_stage
+from wfdeploy.paths import results_dir
+from wfdeploy.stages import load_stage, stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "loadtest", help="drive the configured request mix (Locust) and judge the targets from Prometheus"
     )
-    parser.add_argument("stage", help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
+    parser.add_argument("stage", type=stage_argument, help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
     parser.add_argument("--target-url", help="base URL to load (default: verification.loadTest.targetUrl or the edge)")
     parser.add_argument("--prometheus-url", help="Prometheus to judge from (default: port-forward to the stage's)")
     parser.add_argument("--users", type=int, help="override verification.loadTest.users")
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    out_dir = build_dir() / args.stage / "loadtest"
+    out_dir = results_dir(args.stage) / "loadtest"
     try:
         plan = plan_for(args, loaded.config, prometheus_url="")
     except ValueError as error:

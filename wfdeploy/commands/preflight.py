@@ -8,7 +8,7 @@ import sys
 from components.config import ConfigError
 from wfdeploy import automation as boundary
 from wfdeploy.preflight import format_failures, run_preflight
-from wfdeploy.stages import load_stage
+from wfdeploy.stages import load_stage, stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "preflight",
         help="check CLI version, kube context and version, CRDs/operators, AWS account and secrets of a stage",
     )
-    parser.add_argument("stage", metavar="STAGE")
+    parser.add_argument("stage", metavar="STAGE", type=stage_argument)
     parser.set_defaults(run=run)
 
 

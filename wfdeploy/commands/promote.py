@@ -8,8 +8,9 @@ from typing import Callable
 
 from wfdeploy import automation as boundary
 from wfdeploy.automation import AutomationError
-from wfdeploy.promotion import CHAIN, CHECKOUT, TOOL_FAILED, Deployer, Outcome, Refusal
-from wfdeploy.records import RecordStore
+from wfdeploy.promotion import CHAIN, CHECKOUT, FAILED, TOOL_FAILED, Deployer, Outcome, Refusal
+from wfdeploy.records import RecordsError, RecordStore
+from wfdeploy.stages import stage_argument
 
 
 def add_confirmation(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,8 @@ def add_confirmation(parser: argparse.ArgumentParser) -> None:
         const="production",
         help="required to change production (promotion.requireConfirmation)",
     )
-    confirm.add_argument("--confirm-stage", dest="confirmed_stage", metavar="STAGE", help="confirm changing STAGE")
+    confirm.add_argument(
+        "--confirm-stage", dest="confirmed_stage", metavar="STAGE", type=stage_argument, help="confirm changing STAGE")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,8 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"promote a verified release: {CHECKOUT} -> {' -> '.join(CHAIN)}",
         description="Preflight, preview, `pulumi up`, `wfdeploy verify` and record, one stage at a time.",
     )
-    parser.add_argument("source", metavar="FROM", help=f"stage whose verified release moves on, or {CHECKOUT!r} (into alpha)")
-    parser.add_argument("target", metavar="TO", help="the next stage of the chain")
+    parser.add_argument(
+        "source", metavar="FROM", type=stage_argument,
+        help=f"stage whose verified release moves on, or {CHECKOUT!r} (into alpha)",
+    )
+    parser.add_argument("target", metavar="TO", type=stage_argument, help="the next stage of the chain")
     parser.add_argument("--image", help=f"with {CHECKOUT!r}: the digest-pinned workflow image to deploy (CI's build)")
     add_confirmation(parser)
     parser.set_defaults(run=run, confirmed_stage=None)
@@ -47,6 +52,10 @@ def report(label: str, action: Callable[[], Outcome]) -> int:
     except Refusal as refusal:
         print(f"{label} refused: {refusal}", file=sys.stderr)
         return refusal.code
+    except RecordsError as error:  # checked before any change, so this is a write that failed after one
+        print(f"{label}: the stage was changed but the record of it could not be written: {error}; "
+              "make the records writable and re-run the command", file=sys.stderr)
+        return FAILED
     print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
     return outcome.code
 

@@ -8,19 +8,22 @@ import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from components.config import ConfigError
 from components.config.image_digests import RESOLVE_DOC, placeholder_problems
+from wfdeploy import interrupts
+from wfdeploy import stages as stage_files
 from wfdeploy.paths import build_dir
 from wfdeploy.render import RenderError, render_stage
-from wfdeploy.stages import known_stages, load_stage
+from wfdeploy.stages import known_stages, load_stage, stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("render", help="synthesize stages offline into build/<stage>/ and run the gates")
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("stage", nargs="?", help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
+    target.add_argument("stage", nargs="?", type=stage_argument, help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
     target.add_argument("--all", action="store_true", help="every stage in stacks/")
     parser.add_argument("--skip-gates", action="store_true", help="write the output without checking it")
     parser.set_defaults(run=run)
@@ -52,18 +55,65 @@ def render_one(stage_name: str, run_gates: bool) -> tuple[bool, str, str]:
     return result.ok, out.getvalue(), err.getvalue()
 
 
+def _render_in_worker(stage_name: str, run_gates: bool) -> tuple[bool, str, str]:
+    """`render_one` in a pool worker: an interrupted worker ends (after its clean-up ran), it takes no next stage."""
+    try:
+        return render_one(stage_name, run_gates)
+    except interrupts.Interrupted as interrupted:
+        os._exit(interrupted.code)
+
+
+#: Seconds an interrupted worker has to kill its tools and remove its folder before it is killed.
+WORKER_STOP_SECONDS = 10
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Signal every worker to end and wait for it, so that none outlives the command (or holds its stdout)."""
+    processes = list((pool._processes or {}).values())  # Python 3.14 has terminate_workers(); 3.11 only this
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(WORKER_STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _result(future: Future) -> tuple[bool, str, str]:
+    """The future's result, waited for in slices so that a signal another thread received is handled soon."""
+    while True:
+        try:
+            return future.result(timeout=interrupts.WAIT_SLICE_SECONDS)
+        except FutureTimeout:
+            continue
+
+
 def _render_all(stages: list[str], run_gates: bool) -> list[tuple[bool, str, str]]:
     """Stages are independent: render them in parallel processes (each has its own mock engine)."""
     workers = min(len(stages), os.cpu_count() or 1)
     if workers < 2:
         return [render_one(stage, run_gates) for stage in stages]
     # spawn, not fork: the Pulumi runtime holds event loops and gRPC state a fork must not inherit
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(render_one, stages, [run_gates] * len(stages)))
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=interrupts.install
+    )
+    try:
+        futures = [pool.submit(_render_in_worker, stage, run_gates) for stage in stages]
+        results = [_result(future) for future in futures]
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown()
+    return results
 
 
 def run(args: argparse.Namespace) -> int:
     stages = known_stages() if args.all else [args.stage]
+    if not stages:
+        print(f"render --all: no stack files (Pulumi.<stage>.yaml) in {stage_files.STACKS_DIR}: nothing to render",
+              file=sys.stderr)
+        return 2
     results = _render_all(stages, run_gates=not args.skip_gates)
     for ok, out, err in results:
         sys.stdout.write(out)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from wfdeploy import automation as boundary
 from wfdeploy.commands.promote import add_confirmation, report
-from wfdeploy.promotion import Deployer
-from wfdeploy.records import RecordStore
+from wfdeploy.promotion import REFUSED, Deployer
+from wfdeploy.records import RecordsError, RecordStore
 from wfdeploy.rollback import describe, rollback
+from wfdeploy.stages import stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="re-deploy a release the stage verified before (config and image digest), with pulumi up",
         description="Default target: the newest release verified in STAGE that it does not run now (records/STAGE.json).",
     )
-    parser.add_argument("stage", metavar="STAGE")
+    parser.add_argument("stage", metavar="STAGE", type=stage_argument)
     parser.add_argument("--to", dest="release", metavar="RELEASE", help="release id (r-…) to go back to")
     parser.add_argument("--list", action="store_true", help="list the verified releases of STAGE and change nothing")
     add_confirmation(parser)
@@ -27,7 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     records = RecordStore()
     if args.list:
-        for entry in reversed(records.verified(args.stage)):
+        try:
+            verified = records.verified(args.stage)
+        except RecordsError as error:
+            print(f"rollback --list {args.stage}: {error}", file=sys.stderr)
+            return REFUSED
+        for entry in reversed(verified):
             print(describe(entry))
         return 0
     deployer = Deployer(boundary.default_automation(), records)

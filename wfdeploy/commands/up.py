@@ -8,14 +8,14 @@ import time
 
 from components.config import ConfigError
 from wfdeploy.local_tier import LocalTierError, up
-from wfdeploy.stages import load_stage
+from wfdeploy.stages import load_stage, stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "up", help="run the stage's workloads under `podman kube play` (local tier; see docs/local-tier.md)"
     )
-    parser.add_argument("stage", help="a stage with a localTier section, e.g. local")
+    parser.add_argument("stage", type=stage_argument, help="a stage with a localTier section, e.g. local")
     parser.add_argument("--no-jobs", action="store_true", help="do not run each CronJob's pod template once")
     parser.add_argument("--ready-timeout", type=float, default=120, help="seconds a pod may take to become ready")
     parser.set_defaults(run=run)

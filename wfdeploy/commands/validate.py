@@ -8,12 +8,12 @@ import sys
 from components.config import ConfigError
 from components.config.image_digests import placeholder_problems
 from components.config.secrets import OPERATOR_SECRETS
-from wfdeploy.stages import load_stage
+from wfdeploy.stages import load_stage, stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("validate", help="validate a stage's configuration (stack file) only")
-    parser.add_argument("stage", help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
+    parser.add_argument("stage", type=stage_argument, help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
     parser.add_argument(
         "--deployable",
         action="store_true",

@@ -8,17 +8,18 @@ import sys
 from pathlib import Path
 
 from components.config import ConfigError
+from wfdeploy.local_tier import LocalTierError, TierState
 from wfdeploy.paths import build_dir
-from wfdeploy.stages import load_stage
+from wfdeploy.stages import load_stage, stage_argument
 from wfdeploy.verification.inventory import Inventory
 from wfdeploy.verify import VerifyResult, result_dir, verify, write_result
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "verify", help="check a deployed stage (testinfra + HTTP + Prometheus); writes build/<stage>/verify/"
+        "verify", help="check a deployed stage (testinfra + HTTP + Prometheus); writes build/results/<stage>/verify/"
     )
-    parser.add_argument("stage", help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
+    parser.add_argument("stage", type=stage_argument, help="stage name, i.e. stacks/Pulumi.<stage>.yaml")
     parser.add_argument(
         "--inventory", type=Path,
         help="verify the hosts and endpoints of this inventory JSON instead of discovering the stage's pods",
@@ -48,8 +49,6 @@ def _discover(loaded, context: str | None):
 
 
 def _local_tier_up(stage: str) -> bool:
-    from wfdeploy.local_tier import TierState
-
     return TierState.load(stage) is not None
 
 
@@ -59,8 +58,13 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    try:
+        local_tier_up = not args.inventory and _local_tier_up(args.stage)
+    except LocalTierError as error:
+        print(f"verify {args.stage}: {error}", file=sys.stderr)
+        return 2
     release = _release(loaded)
-    if not args.inventory and _local_tier_up(args.stage):
+    if local_tier_up:
         # the stage runs under podman on this machine (wfdeploy up): podman:// hosts instead of kubectl://
         from wfdeploy.local_verify import verify_local
 

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from wfdeploy.gates import GateFailure, RenderContext, gate, object_name
+from wfdeploy.interrupts import run_tool
 from wfdeploy.paths import PROJECT_ROOT
 
 CHECKOV = PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -67,9 +68,7 @@ def run_checkov(manifests: Path) -> list[GateFailure]:
     if not CHECKOV.is_file():
         return [GateFailure("checkov", f"{CHECKOV} is missing: run scripts/install")]
     try:
-        completed = subprocess.run(
-            checkov_command(manifests), capture_output=True, text=True, timeout=CHECKOV_TIMEOUT_SECONDS, cwd=manifests
-        )
+        completed = run_tool(checkov_command(manifests), timeout=CHECKOV_TIMEOUT_SECONDS, cwd=manifests)
     except subprocess.TimeoutExpired:
         return [GateFailure("checkov", f"did not finish within {CHECKOV_TIMEOUT_SECONDS}s")]
     try:

@@ -25,6 +25,7 @@ import yaml
 
 from components.network.flows import Addresses, Flow, Peer, Workload, intended_flows, platform_namespaces
 from wfdeploy.gates import GateFailure, RenderContext, gate
+from wfdeploy.interrupts import run_tool
 from wfdeploy.paths import PROJECT_ROOT
 
 NCA = PROJECT_ROOT / ".venv-nca" / "bin" / "nca"
@@ -146,7 +147,7 @@ def run_nca(folder: Path) -> str:
         str(NCA), "--connectivity", str(folder / "policies"), "--resource_list", str(folder / "resources"),
         "--output_format", "txt_no_fw_rules", "--file_out", str(folder / "connectivity.txt"),
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=NCA_TIMEOUT_SECONDS, cwd=folder)
+    completed = run_tool(command, env=env, timeout=NCA_TIMEOUT_SECONDS, cwd=folder)
     output = folder / "connectivity.txt"
     if not output.is_file():
         raise ConnectivityError(f"nca exited {completed.returncode} without output: {completed.stderr.strip()[-2000:]}")

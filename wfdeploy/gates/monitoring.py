@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from wfdeploy.artifacts.monitoring import monitoring_paths
 from wfdeploy.gates import GateFailure, RenderContext, gate
+from wfdeploy.interrupts import run_tool
 
 TOOL_TIMEOUT_SECONDS = 60
 
@@ -14,7 +14,7 @@ TOOL_TIMEOUT_SECONDS = 60
 def _run(command: list[str]) -> tuple[int, str]:
     if shutil.which(command[0]) is None:
         return 127, f"{command[0]} is not installed (Debian package: see scripts/debian-packages.txt)"
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT_SECONDS)
+    completed = run_tool(command, timeout=TOOL_TIMEOUT_SECONDS)
     return completed.returncode, (completed.stdout + completed.stderr).strip()
 
 

@@ -86,18 +86,16 @@ def test_an_egress_cidr_outside_the_table_is_an_extra_flow(rendered):
 
 
 def test_nca_reads_files_and_cannot_reach_a_cluster(rendered, monkeypatch):
-    import subprocess
-
     from wfdeploy.gates import connectivity as gate_module
 
     calls = []
-    real_run = subprocess.run
+    real_run = gate_module.run_tool  # the gate's one way to start nca (in a process group of its own)
 
     def recording_run(command, **kwargs):
         calls.append((command, kwargs))
         return real_run(command, **kwargs)
 
-    monkeypatch.setattr(gate_module.subprocess, "run", recording_run)
+    monkeypatch.setattr(gate_module, "run_tool", recording_run)
     assert check_connectivity(*inputs(rendered["local"])) == []
     ((command, kwargs),) = calls
     assert "--resource_list" in command and "--connectivity" in command

@@ -33,7 +33,7 @@ def _loadtest(stack, capsys) -> tuple[int, dict, str]:
         "--cpu-source", f"pid:{stack.pid('service')}",
         "--scrape-timeout", "5",
     ])
-    out_dir = Path(os.environ["WFDEPLOY_BUILD_DIR"]) / "local" / "loadtest"
+    out_dir = Path(os.environ["WFDEPLOY_BUILD_DIR"]) / "results" / "local" / "loadtest"
     return code, json.loads((out_dir / "result.json").read_text()), capsys.readouterr().out
 
 

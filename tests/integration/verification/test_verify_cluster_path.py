@@ -56,7 +56,7 @@ def test_verify_discovers_pods_execs_into_them_and_port_forwards_to_the_stage(
 
     code = main(["verify", "local"])
 
-    out_dir = Path(os.environ["WFDEPLOY_BUILD_DIR"]) / "local" / "verify"
+    out_dir = Path(os.environ["WFDEPLOY_BUILD_DIR"]) / "results" / "local" / "verify"
     result = json.loads((out_dir / "result.json").read_text())
     inventory = json.loads((out_dir / "inventory.json").read_text())
     outcomes = {(c["check"], c["target"]): (c["outcome"], c["message"]) for c in result["checks"]}

@@ -32,7 +32,7 @@ HOST_CHECKS = {
 def _verify(inventory: Inventory, tmp_path: Path, capsys) -> tuple[int, dict, str, str]:
     path = inventory.write(tmp_path / "inventory.json")
     code = main(["verify", inventory.stage, "--inventory", str(path)])
-    out_dir = Path(os.environ["WFDEPLOY_BUILD_DIR"]) / inventory.stage / "verify"
+    out_dir = Path(os.environ["WFDEPLOY_BUILD_DIR"]) / "results" / inventory.stage / "verify"
     printed = capsys.readouterr().out
     return code, json.loads((out_dir / "result.json").read_text()), (out_dir / "summary.txt").read_text(), printed
 
@@ -116,5 +116,5 @@ def test_verify_records_a_failed_result_when_the_stage_cannot_be_reached(tmp_pat
 
     code = main(["verify", "production"])
 
-    result = json.loads((Path(os.environ["WFDEPLOY_BUILD_DIR"]) / "production" / "verify" / "result.json").read_text())
+    result = json.loads((Path(os.environ["WFDEPLOY_BUILD_DIR"]) / "results" / "production" / "verify" / "result.json").read_text())
     assert code == 1 and result["passed"] is False and "could not reach the stage" in result["error"]
