@@ -98,7 +98,7 @@ def test_malformed_command_lines_are_usage_errors(recorded, capsys, argv):
 @pytest.mark.parametrize("name", ["alpha.bak", "a" * 100, "Alpha", "alpha_2"])
 def test_a_well_formed_name_without_a_stack_file_is_named_with_the_known_stages(capsys, name):
     assert run_cli(["validate", name]) == 2
-    assert run_cli(["render", name]) == 1  # render's exit code for a stage it could not render
+    assert run_cli(["render", name]) == 2  # bad input, as for validate
     err = capsys.readouterr().err
     assert err.count(f"no stack file for stage {name!r}; known stages: alpha,") == 2 and "Traceback" not in err
     assert not build_root().exists()

@@ -29,16 +29,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def render_one(stage_name: str, run_gates: bool) -> tuple[bool, str, str]:
-    """Render one stage; return (ok, report for stdout, problems for stderr)."""
+#: Exit codes, as `validate` uses them: bad input (a refused stack file) is 2, a failed gate or synthesis is 1.
+OK, FAILED, BAD_INPUT = 0, 1, 2
+
+
+def render_one(stage_name: str, run_gates: bool) -> tuple[int, str, str]:
+    """Render one stage; return (exit code, report for stdout, problems for stderr)."""
     out, err = io.StringIO(), io.StringIO()
     started = time.perf_counter()
     try:
         loaded = load_stage(stage_name)
         result = render_stage(loaded, build_dir(), run_gates=run_gates)
-    except (ConfigError, RenderError) as error:
+    except ConfigError as error:
         print(error, file=err)
-        return False, out.getvalue(), err.getvalue()
+        return BAD_INPUT, out.getvalue(), err.getvalue()
+    except RenderError as error:
+        print(error, file=err)
+        return FAILED, out.getvalue(), err.getvalue()
     elapsed = time.perf_counter() - started
     print(f"{stage_name}: {len(result.synthesis.resources)} resources -> {result.output_dir} ({elapsed:.2f}s)", file=out)
     unresolved = [problem.path.rsplit(".", 1)[-1] for problem in placeholder_problems(loaded.config)]
@@ -52,10 +59,10 @@ def render_one(stage_name: str, run_gates: bool) -> tuple[bool, str, str]:
                 print(f"    - {failure}", file=err)
         else:
             print(f"  ok   {gate_name}", file=out)
-    return result.ok, out.getvalue(), err.getvalue()
+    return (OK if result.ok else FAILED), out.getvalue(), err.getvalue()
 
 
-def _render_in_worker(stage_name: str, run_gates: bool) -> tuple[bool, str, str]:
+def _render_in_worker(stage_name: str, run_gates: bool) -> tuple[int, str, str]:
     """`render_one` in a pool worker: an interrupted worker ends (after its clean-up ran), it takes no next stage."""
     try:
         return render_one(stage_name, run_gates)
@@ -80,7 +87,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
             process.join()
 
 
-def _result(future: Future) -> tuple[bool, str, str]:
+def _result(future: Future) -> tuple[int, str, str]:
     """The future's result, waited for in slices so that a signal another thread received is handled soon."""
     while True:
         try:
@@ -89,7 +96,7 @@ def _result(future: Future) -> tuple[bool, str, str]:
             continue
 
 
-def _render_all(stages: list[str], run_gates: bool) -> list[tuple[bool, str, str]]:
+def _render_all(stages: list[str], run_gates: bool) -> list[tuple[int, str, str]]:
     """Stages are independent: render them in parallel processes (each has its own mock engine)."""
     workers = min(len(stages), os.cpu_count() or 1)
     if workers < 2:
@@ -115,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     results = _render_all(stages, run_gates=not args.skip_gates)
-    for ok, out, err in results:
+    for _, out, err in results:
         sys.stdout.write(out)
         sys.stderr.write(err)
-    return 0 if all(ok for ok, _, _ in results) else 1
+    return max(code for code, _, _ in results)
