@@ -140,6 +140,7 @@ def test_kubernetes_binaries_carry_the_version_ldflags(toolchain):
     result = toolchain("kube-apiserver")
     assert result.returncode == 0, result.stderr
     (build,) = builds(toolchain.go_calls())
+    assert "-ldflags=-s -w -X " in build, "the linker flags run together"
     # without these /version answers v0.0.0 and the kubernetes provider refuses the cluster
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         assert f"-X {pkg}.gitVersion=v1.34.4" in build
@@ -152,7 +153,7 @@ def test_the_random_substitute_reports_the_sdks_plugin_version(toolchain):
     result = toolchain("pulumi-resource-random")
     assert result.returncode == 0, result.stderr
     (build,) = builds(toolchain.go_calls())
-    assert "-X main.version=4.21.4" in build
+    assert "-ldflags=-s -w -X main.version=4.21.4" in build
     assert (toolchain.cache / "current" / "bin" / "pulumi-resource-random").exists()
 
 
