@@ -10,16 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from wfdeploy.paths import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "scripts" / "build-toolchain"
-ANALYZER = PROJECT_ROOT / "tools" / "pulumi" / "pulumi-analyzer-policy-python"
 
 # A stand-in for `go`: `go env` answers fixed values, `go build -o DIR/ PKG...` writes one file
 # per package named as go names it (the last path element that is not a major version).
@@ -95,7 +92,7 @@ def test_the_list_names_every_binary_the_e2e_tier_needs():
     binaries = {b for line in listed.splitlines() for b in line.split(":")[1].split()}
     assert binaries >= {
         "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "pulumi",
-        "pulumi-language-python-exec", "pulumi-analyzer-policy-python",
+        "pulumi-language-python", "pulumi-language-python-exec",
         "pulumi-resource-kubernetes", "pulumi-resource-random",
     }
 
@@ -127,6 +124,15 @@ def test_a_changed_pin_rebuilds_into_a_new_folder(toolchain):
     new = (toolchain.cache / "current" / "bin" / "etcd").resolve()
     assert new != old and new.parent.parent != old.parent.parent
     assert len(builds(toolchain.go_calls())) == 2
+
+
+def test_a_binary_the_recipe_no_longer_makes_loses_its_link(toolchain):
+    toolchain("etcd")
+    stale = toolchain.cache / "current" / "bin" / "etcdctl"
+    stale.symlink_to(next(toolchain.cache.glob("etcd-*/bin")) / "etcdctl")
+    (toolchain.repo / "tools" / "etcd" / "go.sum").write_text("changed\n")
+    assert toolchain("etcd").returncode == 0
+    assert not stale.is_symlink() and (toolchain.cache / "current" / "bin" / "etcd").exists()
 
 
 def test_force_rebuilds_a_cached_wrapper(toolchain):
@@ -174,48 +180,11 @@ def test_an_unknown_name_is_refused_naming_it_and_the_known_ones(toolchain):
     assert toolchain.go_calls() == []
 
 
-# -- the analyzer fallback for Python policy packs ----------------------------------
+# -- our substitutes' own tests (Go): the RandomPassword provider, the Python language host ---
 
-@pytest.fixture()
-def policy_pack(tmp_path):
-    """A pack whose __main__.py reports the interpreter and folder it runs in, and a venv beside it."""
-    pack = tmp_path / "policies"
-    pack.mkdir()
-    (pack / "__main__.py").write_text("import os, sys\nprint(sys.executable)\nprint(os.getcwd())\n")
-    venv = tmp_path / ".venv" / "bin"
-    venv.mkdir(parents=True)
-    (venv / "python").symlink_to(sys.executable)
-    return pack
-
-
-def run_analyzer(pack: Path, *options: str) -> subprocess.CompletedProcess:
-    # the engine's call: ENGINE_ADDRESS . then PulumiPolicy.yaml's runtime options
-    return subprocess.run([str(ANALYZER), "127.0.0.1:1", ".", *options], cwd=pack,
-                          capture_output=True, text=True, timeout=30, check=False)
-
-
-def test_the_analyzer_runs_the_pack_with_its_virtualenvs_python(policy_pack):
-    result = run_analyzer(policy_pack, "-toolchain=pip", "-virtualenv=../.venv")
-    assert result.returncode == 0, result.stderr
-    interpreter, folder = result.stdout.splitlines()
-    assert interpreter.endswith("/.venv/bin/python") and Path(folder) == policy_pack
-
-
-def test_the_analyzer_names_a_missing_virtualenv(policy_pack):
-    result = run_analyzer(policy_pack, "-virtualenv=../missing")
-    assert result.returncode == 1
-    assert "'../missing'" in result.stderr and "PulumiPolicy.yaml" in result.stderr
-
-
-def test_the_projects_policy_pack_options_point_at_a_virtualenv():
-    options = (PROJECT_ROOT / "policies" / "PulumiPolicy.yaml").read_text()
-    assert "virtualenv: ../.venv" in options
-
-
-# -- the RandomPassword substitute's own tests (Go) -----------------------------------
-
-def test_random_substitute_go_tests_pass():
+@pytest.mark.parametrize("package", ["tools/random-substitute", "tools/pulumi/pulumi-language-python"])
+def test_substitute_go_tests_pass(package):
     assert shutil.which("go"), "go is not on PATH: the toolchain is built from Go modules"
-    result = subprocess.run(["go", "test", "./..."], cwd=PROJECT_ROOT / "tools" / "random-substitute",
-                            capture_output=True, text=True, timeout=900, check=False)
+    module = PROJECT_ROOT / package
+    result = subprocess.run(["go", "test", "."], cwd=module, capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
