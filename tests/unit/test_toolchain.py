@@ -135,6 +135,17 @@ def test_a_binary_the_recipe_no_longer_makes_loses_its_link(toolchain):
     assert not stale.is_symlink() and (toolchain.cache / "current" / "bin" / "etcd").exists()
 
 
+def test_links_of_a_wrapper_whose_name_begins_with_another_are_kept(toolchain):
+    # as pulumi-kubernetes' links must survive a build of pulumi
+    (toolchain.cache / "etcd-extra-0123456789abcdef" / "bin").mkdir(parents=True)
+    (toolchain.cache / "etcd-extra-0123456789abcdef" / "bin" / "extra").write_text("")
+    (toolchain.cache / "current" / "bin").mkdir(parents=True)
+    other = toolchain.cache / "current" / "bin" / "extra"
+    other.symlink_to(toolchain.cache / "etcd-extra-0123456789abcdef" / "bin" / "extra")
+    assert toolchain("etcd").returncode == 0
+    assert other.is_symlink()
+
+
 def test_force_rebuilds_a_cached_wrapper(toolchain):
     toolchain("etcd")
     forced = toolchain("--force", "etcd")
