@@ -132,7 +132,7 @@ class _Reader:
 
     def field(self, data: dict[str, Any], path: str, key: str) -> Any:
         if key not in data:
-            raise self.fail(path, "present", got="nothing (missing)")
+            raise DocumentError(f"{self.what} {self.where} is invalid: `{path}` is missing")
         return data[key]
 
     def string(self, data: dict[str, Any], path: str, key: str, pattern: str | None = None,
