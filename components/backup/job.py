@@ -310,7 +310,7 @@ def run_restore_drill(settings: JobSettings, store: ObjectStore, keep_scratch: b
             store.put_json(drill_key(settings.prefix, drill_id), result)
         except StoreError as error:
             log("warning", "could not record the drill result", error=str(error))
-    log("info", "restore drill passed", id=manifest.backup_id, object=result["object"],
+    log("info", "restore drill passed", id=manifest.backup_id, object=result["object"], scratch_database=scratch,
         restore_seconds=result["restoreSeconds"], tables=result["tables"], rows=result["rows"])
     return result
 
