@@ -236,8 +236,8 @@ def restore_into(settings: JobSettings, store: ObjectStore, manifest: Manifest, 
     tables equal the manifest: any failure leaves `database` as it was.
     """
     url = store.url(manifest.dump_key)
+    started = time.monotonic()  # the RTO includes reading the object for its verification
     etag = verify_object(store, manifest)
-    started = time.monotonic()
     try:
         entries = pg.restore_list(settings.pg_bin, store.stream(manifest.dump_key, if_match=etag))
     except RuntimeError as error:
@@ -302,7 +302,7 @@ def run_restore_drill(settings: JobSettings, store: ObjectStore, keep_scratch: b
         result["finishedAt"] = utc_now()
         if created and not keep_scratch:
             try:
-                admin.run(f"DROP DATABASE IF EXISTS {pg.quote_ident(scratch)};")
+                admin.run(f"DROP DATABASE IF EXISTS {pg.quote_ident(scratch)} WITH (FORCE);")
             except pg.DatabaseError as error:
                 log("warning", "could not drop the scratch database", database=scratch, error=str(error))
         admin.close()
@@ -331,7 +331,7 @@ def run_restore(settings: JobSettings, store: ObjectStore, target: str, backup_i
         except BaseException:
             if created:
                 try:
-                    admin.run(f"DROP DATABASE IF EXISTS {pg.quote_ident(target)};")
+                    admin.run(f"DROP DATABASE IF EXISTS {pg.quote_ident(target)} WITH (FORCE);")
                 except pg.DatabaseError as error:
                     log("warning", "could not drop the database this restore created", database=target,
                         error=str(error))
