@@ -146,9 +146,12 @@ class PsqlSession:
             raise DatabaseError(self._failure()) from None
 
     def _failure(self) -> str:
+        """psql's message, from its first ERROR or FATAL line on (warnings before it are noise here)."""
         self._process.wait()
         self._stderr_reader.join(timeout=10)
-        return _first_line("".join(self._stderr))
+        lines = list(self._stderr)
+        first = next((i for i, line in enumerate(lines) if "ERROR:" in line or "FATAL:" in line), 0)
+        return _first_line("".join(lines[first:]))
 
     def close(self) -> None:
         """End the session; a transaction still open is rolled back by the server."""
