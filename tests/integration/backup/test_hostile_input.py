@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from tests.stagehelpers import PROJECT_ROOT
+from tests.support.postgres import wait_until
 
 from .conftest import BUCKET
 
@@ -251,3 +252,22 @@ def test_two_restore_drills_at_once_both_pass_and_leave_no_scratch_database(back
                if "restore drill passed" in line]
     assert len(set(scratch)) == 2, "each drill restores into a database of its own"
     assert backup_env.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'wf_restore_drill_%'") == "0"
+
+
+def test_a_restore_killed_while_copying_leaves_the_target_empty(backup_env):
+    backup_env.sql("CREATE TABLE events (id bigserial PRIMARY KEY, body text); "
+                   "INSERT INTO events (body) SELECT repeat(md5(i::text), 8) FROM generate_series(1, 400000) AS i")
+    assert backup_env.job("backup").code == 0
+    target = f"{backup_env.database}_killed"
+    backup_env.postgres.create_database(target)
+    job = subprocess.Popen([sys.executable, "-m", "components.backup.job", "restore", "--target-database", target],
+                           cwd=PROJECT_ROOT, env=backup_env.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        copying = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{target}' AND query LIKE 'COPY%'"
+        assert wait_until(lambda: backup_env.sql(copying) != "0", timeout=60), "the restore reached its COPY"
+    finally:
+        job.kill()  # no chance to clean up: psql and pg_restore lose their pipes
+        job.wait()
+    connected = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{target}'"
+    assert wait_until(lambda: backup_env.sql(connected) == "0", timeout=30)
+    assert _objects(backup_env, target) == "0", "the half-done restore was rolled back"
