@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import json
 import os
+import secrets
 import sys
 import tempfile
 import threading
@@ -21,17 +22,20 @@ import time
 
 from . import pg
 from .manifest import (
+    DocumentError,
+    LatestPointer,
     Manifest,
     backup_time,
     backups_prefix,
     drill_key,
     dump_key,
+    is_backup_id,
     latest_key,
     manifest_key,
     new_backup_id,
     utc_now,
 )
-from .settings import JobSettings, SettingsError
+from .settings import JobSettings, SettingsError, check_database_name
 from .store import ObjectStore, StoreError
 
 
@@ -109,7 +113,7 @@ def run_backup(settings: JobSettings, store: ObjectStore) -> Manifest:
     # only now, with dump and manifest complete, does the backup become visible as the latest
     store.put_json(
         latest_key(settings.prefix),
-        {"backupId": backup_id, "manifestKey": manifest_key(settings.prefix, backup_id), "completedAt": manifest.completed_at},
+        LatestPointer(backup_id, manifest_key(settings.prefix, backup_id), manifest.completed_at).to_json(),
     )
     log("info", "backup complete", id=backup_id, object=store.url(key), size=size, sha256=sha256,
         tables=len(manifest.stats.tables), duration_seconds=manifest.duration_seconds)
@@ -153,11 +157,10 @@ def prune(settings: JobSettings, store: ObjectStore, now: datetime.datetime | No
     )
     pruned = []
     for backup_id in ids[settings.keep_last:]:
-        try:
-            created = backup_time(backup_id)
-        except ValueError:
+        if not is_backup_id(backup_id):
             continue  # not ours
-        if backup_id == (latest or {}).get("backupId") or now - created < datetime.timedelta(days=settings.retention_days):
+        created = backup_time(backup_id)
+        if (latest and backup_id == latest.backup_id) or now - created < datetime.timedelta(days=settings.retention_days):
             continue
         keys = store.keys(f"{backups_prefix(settings.prefix)}{backup_id}/")
         locked = {key: until for key in keys if (until := store.locked_until(key)) and until > now}
@@ -175,98 +178,120 @@ def prune(settings: JobSettings, store: ObjectStore, now: datetime.datetime | No
 # -- restore -------------------------------------------------------------------
 
 
-def _latest_pointer(settings: JobSettings, store: ObjectStore, required: bool = True) -> dict | None:
+#: Largest documents the job reads back: the pointer is a few lines; a manifest lists every table (≈ 100 B each).
+MAX_POINTER_BYTES = 64 * 1024
+MAX_MANIFEST_BYTES = 32 * 1024 * 1024
+
+
+def _latest_pointer(settings: JobSettings, store: ObjectStore, required: bool = True) -> LatestPointer | None:
     key = latest_key(settings.prefix)
     if not store.exists(key):
         if required:
             raise JobFailed(f"no backup found: {store.url(key)} does not exist")
         return None
     try:
-        return json.loads(store.get_text(key))
-    except ValueError as error:
-        raise JobFailed(f"latest pointer {store.url(key)} is unreadable: {error}") from None
+        return LatestPointer.from_json(store.get_text(key, MAX_POINTER_BYTES), store.url(key), settings.prefix)
+    except DocumentError as error:
+        raise JobFailed(str(error)) from None
 
 
 def load_manifest(settings: JobSettings, store: ObjectStore, backup_id: str | None) -> Manifest:
     if backup_id is None:
-        backup_id = _latest_pointer(settings, store)["backupId"]
+        backup_id = _latest_pointer(settings, store).backup_id
     key = manifest_key(settings.prefix, backup_id)
     if not store.exists(key):
         raise JobFailed(f"backup {backup_id} has no manifest at {store.url(key)} (incomplete or pruned)")
     try:
-        return Manifest.from_json(store.get_text(key), store.url(key))
-    except ValueError as error:
+        return Manifest.from_json(store.get_text(key, MAX_MANIFEST_BYTES), store.url(key), settings.prefix, backup_id)
+    except DocumentError as error:
         raise JobFailed(str(error)) from None
 
 
-def restore_into(settings: JobSettings, store: ObjectStore, manifest: Manifest, database: str,
-                 *, keep_privileges: bool) -> float:
-    """Stream the backup object into pg_restore, check size and sha256, then compare every table. Returns seconds."""
+def verify_object(store: ObjectStore, manifest: Manifest) -> str:
+    """Read the whole backup object and check its size and sha256 against the manifest; return the ETag checked.
+
+    Runs before any byte reaches pg_restore; the restore then reads that very version (If-Match).
+    """
     url = store.url(manifest.dump_key)
-    remote_size = int(store.head(manifest.dump_key)["ContentLength"])
+    head = store.head(manifest.dump_key)
+    remote_size = int(head["ContentLength"])
     if remote_size != manifest.size:
         raise JobFailed(f"backup object {url} is truncated or altered: {remote_size} bytes, manifest says {manifest.size}")
-    started = time.monotonic()
-    try:
-        entries = pg.restore_list(settings.pg_bin, store.stream(manifest.dump_key))
-    except RuntimeError as error:
-        raise JobFailed(f"backup object {url} is not a readable pg_dump archive: {error}") from None
-    list_file = tempfile.NamedTemporaryFile("w", prefix="restore-list-", suffix=".txt")
-    list_file.write(entries)
-    list_file.flush()
-    restore = pg.restore_process(settings.pg_bin, database, keep_privileges=keep_privileges, list_file=list_file.name)
-    digest, size, pipe_broken = hashlib.sha256(), 0, False
-    try:
-        for chunk in store.stream(manifest.dump_key):
-            digest.update(chunk)
-            size += len(chunk)
-            if not pipe_broken:
-                try:
-                    restore.stdin.write(chunk)
-                except BrokenPipeError:
-                    pipe_broken = True  # keep hashing: the checksum tells whether the object is at fault
-        try:
-            restore.stdin.close()
-        except BrokenPipeError:
-            pass
-        errors = restore.stderr.read().decode(errors="replace")
-        code = restore.wait()
-    except BaseException:
-        restore.kill()
-        restore.wait()
-        raise
-    finally:
-        list_file.close()
+    digest, size = hashlib.sha256(), 0
+    for chunk in store.stream(manifest.dump_key, if_match=head["ETag"]):
+        digest.update(chunk)
+        size += len(chunk)
     if size != manifest.size:
         raise JobFailed(f"backup object {url} is truncated: read {size} bytes, manifest says {manifest.size}")
     if digest.hexdigest() != manifest.sha256:
         raise JobFailed(f"backup object {url} is corrupted: sha256 {digest.hexdigest()}, manifest says {manifest.sha256}")
-    if code != 0:
-        raise JobFailed(f"pg_restore of {url} into {database!r} failed (exit {code}): {pg._first_line(errors)}")
-    seconds = time.monotonic() - started
-    with pg.PsqlSession(settings.pg_bin, database) as session:
+    return head["ETag"]
+
+
+def restore_into(settings: JobSettings, store: ObjectStore, manifest: Manifest, database: str,
+                 *, keep_privileges: bool) -> float:
+    """Verify the object, then restore and compare every table in one transaction. Returns seconds.
+
+    The transaction commits only when `database` was empty, pg_restore succeeded and the restored
+    tables equal the manifest: any failure leaves `database` as it was.
+    """
+    url = store.url(manifest.dump_key)
+    started = time.monotonic()  # the RTO includes reading the object for its verification
+    etag = verify_object(store, manifest)
+    try:
+        entries = pg.restore_list(settings.pg_bin, store.stream(manifest.dump_key, if_match=etag))
+    except RuntimeError as error:
+        raise JobFailed(f"backup object {url} is not a readable pg_dump archive: {error}") from None
+    with tempfile.NamedTemporaryFile("w", prefix="restore-list-", suffix=".txt") as list_file, \
+            pg.PsqlSession(settings.pg_bin, database) as session:
+        list_file.write(entries)
+        list_file.flush()
+        session.run("BEGIN;")
+        count, tables, first = pg.user_objects(session)
+        if count:
+            raise JobFailed(f"target database {database!r} already has {tables} table(s) and {count - tables} other "
+                            f"object(s) ({', '.join(first)}{', …' if count > len(first) else ''}); "
+                            "restore only into an empty database")
+        try:
+            size, sha256 = pg.restore_in_session(session, settings.pg_bin, store.stream(manifest.dump_key, if_match=etag),
+                                                 keep_privileges=keep_privileges, list_file=list_file.name)
+        except pg.DatabaseError as error:
+            raise JobFailed(f"pg_restore of {url} into {database!r} failed, nothing was committed: {error}") from None
+        if (size, sha256) != (manifest.size, manifest.sha256):
+            raise JobFailed(f"backup object {url} changed while it was restored; nothing was committed")
+        seconds = time.monotonic() - started
+        session.run(pg.SESSION_SETTINGS)  # the script set its own search_path and output settings
         restored = pg.collect_stats(session)
         behind = pg.sequences_behind_data(session)
-    differences = manifest.stats.differences(restored) + [f"sequence {item}" for item in behind]
-    if differences:
-        raise JobFailed(
-            f"restored {url} into {database!r} differs from its manifest: " + "; ".join(differences[:20])
-            + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else "")
-        )
+        differences = manifest.stats.differences(restored) + [f"sequence {item}" for item in behind]
+        if differences:
+            raise JobFailed(
+                f"restored {url} into {database!r} differs from its manifest, nothing was committed: "
+                + "; ".join(differences[:20])
+                + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else "")
+            )
+        session.run("COMMIT;")
     return seconds
+
+
+def scratch_database_name(backup_id: str) -> str:
+    """A drill's own scratch database: the backup it restores plus a random part, so two drills never share one."""
+    return f"wf_restore_drill_{backup_id.replace('-', '_').lower()}_{secrets.token_hex(4)}"
 
 
 def run_restore_drill(settings: JobSettings, store: ObjectStore, keep_scratch: bool = False) -> dict:
     """Restore the latest backup into a scratch database, verify it against the manifest, record the result."""
     store.check_reachable(settings.prefix)
     manifest = load_manifest(settings, store, None)
-    scratch = f"wf_restore_drill_{manifest.backup_id.replace('-', '_').lower()}"
+    scratch = scratch_database_name(manifest.backup_id)
     admin = _admin_session(settings)
     drill_id = new_backup_id()
     result = {"drillId": drill_id, "backupId": manifest.backup_id, "object": store.url(manifest.dump_key),
               "scratchDatabase": scratch, "startedAt": utc_now()}
+    created = False
     try:
-        admin.run(f"DROP DATABASE IF EXISTS {pg.quote_ident(scratch)}; CREATE DATABASE {pg.quote_ident(scratch)};")
+        admin.run(f"CREATE DATABASE {pg.quote_ident(scratch)};")
+        created = True
         seconds = restore_into(settings, store, manifest, scratch, keep_privileges=False)
         result.update(ok=True, restoreSeconds=round(seconds, 3), tables=len(manifest.stats.tables),
                       rows=sum(t.rows for t in manifest.stats.tables.values()))
@@ -275,9 +300,9 @@ def run_restore_drill(settings: JobSettings, store: ObjectStore, keep_scratch: b
         raise JobFailed(str(error)) from None
     finally:
         result["finishedAt"] = utc_now()
-        if not keep_scratch:
+        if created and not keep_scratch:
             try:
-                admin.run(f"DROP DATABASE IF EXISTS {pg.quote_ident(scratch)};")
+                admin.run(f"DROP DATABASE IF EXISTS {pg.quote_ident(scratch)} WITH (FORCE);")
             except pg.DatabaseError as error:
                 log("warning", "could not drop the scratch database", database=scratch, error=str(error))
         admin.close()
@@ -285,22 +310,32 @@ def run_restore_drill(settings: JobSettings, store: ObjectStore, keep_scratch: b
             store.put_json(drill_key(settings.prefix, drill_id), result)
         except StoreError as error:
             log("warning", "could not record the drill result", error=str(error))
-    log("info", "restore drill passed", id=manifest.backup_id, object=result["object"],
+    log("info", "restore drill passed", id=manifest.backup_id, object=result["object"], scratch_database=scratch,
         restore_seconds=result["restoreSeconds"], tables=result["tables"], rows=result["rows"])
     return result
 
 
 def run_restore(settings: JobSettings, store: ObjectStore, target: str, backup_id: str | None) -> float:
-    """Restore a backup (latest unless named) into `target`, created if absent; refuses a database with tables."""
+    """Restore a backup (latest unless named) into `target`, created if absent; refuses a database that is not empty.
+
+    A target this run created is dropped again when the restore fails, so a failure leaves no trace.
+    """
     store.check_reachable(settings.prefix)
     manifest = load_manifest(settings, store, backup_id)
     with _admin_session(settings) as admin:
-        if not pg.database_exists(admin, target):
+        created = not pg.database_exists(admin, target)
+        if created:
             admin.run(f"CREATE DATABASE {pg.quote_ident(target)};")
-    tables = pg.user_table_count(settings.pg_bin, target)
-    if tables:
-        raise JobFailed(f"target database {target!r} already has {tables} table(s); restore only into an empty database")
-    seconds = restore_into(settings, store, manifest, target, keep_privileges=True)
+        try:
+            seconds = restore_into(settings, store, manifest, target, keep_privileges=True)
+        except BaseException:
+            if created:
+                try:
+                    admin.run(f"DROP DATABASE IF EXISTS {pg.quote_ident(target)} WITH (FORCE);")
+                except pg.DatabaseError as error:
+                    log("warning", "could not drop the database this restore created", database=target,
+                        error=str(error))
+            raise
     log("info", "restore complete", id=manifest.backup_id, object=store.url(manifest.dump_key), database=target,
         restore_seconds=round(seconds, 3))
     return seconds
@@ -332,7 +367,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run_list(settings: JobSettings, store: ObjectStore) -> None:
     store.check_reachable(settings.prefix)
-    latest = (_latest_pointer(settings, store, required=False) or {}).get("backupId")
+    pointer = _latest_pointer(settings, store, required=False)
+    latest = pointer.backup_id if pointer else None
     for entry in sorted(store.child_prefixes(backups_prefix(settings.prefix)), reverse=True):
         backup_id = entry[len(backups_prefix(settings.prefix)):].rstrip("/")
         complete = store.exists(manifest_key(settings.prefix, backup_id))
@@ -344,6 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = JobSettings.from_env()
+        if args.command == "restore":
+            check_database_name(args.target_database, "--target-database")
+            if args.backup_id is not None and not is_backup_id(args.backup_id):
+                raise SettingsError(f"--backup-id must be a backup id like 20261128T230000Z-1a2b3c (see `list`), "
+                                    f"got {args.backup_id[:80]!r}")
     except SettingsError as error:
         log("error", f"{args.command}: {error}")
         return 2

@@ -6,6 +6,8 @@ guarantees the dump format matches the tools an operator restores with.
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import json
 import os
 import subprocess
@@ -85,19 +87,31 @@ def _first_line(text: str) -> str:
     return "; ".join(lines[:3]) or "no message"
 
 
+def conninfo(database: str) -> str:
+    """`dbname='…'` for `-d`: a bare name containing `=` would be read by libpq as a whole connection string."""
+    return "dbname='" + database.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class PsqlSession:
-    """One psql process kept open, fed statements one at a time (holds a transaction across calls)."""
+    """One psql process kept open, fed statements one at a time (holds a transaction across calls).
+
+    Without `database` it connects to PGDATABASE (libpq takes an environment value as a name, never expands it).
+    """
 
     def __init__(self, pg_bin: str, database: str | None = None):
         args = [tool(pg_bin, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
         if database:
-            args += ["-d", database]
+            args += ["-d", conninfo(database)]
         try:
             self._process = subprocess.Popen(
                 args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
         except FileNotFoundError:
             raise DatabaseError(f"psql not found (BACKUP_PG_BIN={pg_bin!r})") from None
+        # drained in the background: warnings must never fill the pipe and stall psql
+        self._stderr: collections.deque[str] = collections.deque(maxlen=20)
+        self._stderr_reader = threading.Thread(target=lambda: self._stderr.extend(self._process.stderr), daemon=True)
+        self._stderr_reader.start()
         self.run(SESSION_SETTINGS)
 
     def run(self, sql: str) -> str:
@@ -105,8 +119,12 @@ class PsqlSession:
         sql = sql.rstrip()
         if not sql.endswith(";"):
             sql += ";"  # psql runs a statement only once it sees its terminator
+        return self.meta(sql)
+
+    def meta(self, command: str) -> str:
+        """Send a line (a psql meta-command, or complete statements) and wait for its output."""
         try:
-            self._process.stdin.write(f"{sql}\n\\echo {_END}\n")
+            self._process.stdin.write(f"{command}\n\\echo {_END}\n")
             self._process.stdin.flush()
         except BrokenPipeError:
             pass
@@ -114,13 +132,29 @@ class PsqlSession:
         while True:
             line = self._process.stdout.readline()
             if not line:
-                self._process.wait()
-                raise DatabaseError(_first_line(self._process.stderr.read()))
+                raise DatabaseError(self._failure())
             if line.rstrip("\n") == _END:
                 return "".join(lines).strip()
             lines.append(line)
 
+    def send(self, data: bytes) -> None:
+        """Raw script bytes, not waited for; raises DatabaseError when psql has stopped (it stops at an error)."""
+        try:
+            self._process.stdin.flush()
+            self._process.stdin.buffer.write(data)
+        except BrokenPipeError:
+            raise DatabaseError(self._failure()) from None
+
+    def _failure(self) -> str:
+        """psql's message, from its first ERROR or FATAL line on (warnings before it are noise here)."""
+        self._process.wait()
+        self._stderr_reader.join(timeout=10)
+        lines = list(self._stderr)
+        first = next((i for i, line in enumerate(lines) if "ERROR:" in line or "FATAL:" in line), 0)
+        return _first_line("".join(lines[first:]))
+
     def close(self) -> None:
+        """End the session; a transaction still open is rolled back by the server."""
         if self._process.poll() is None:
             try:
                 self._process.stdin.close()
@@ -131,6 +165,12 @@ class PsqlSession:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def kill(self) -> None:
+        """Stop psql at once (its open transaction is rolled back)."""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
 
     def __enter__(self) -> "PsqlSession":
         return self
@@ -179,15 +219,51 @@ def database_exists(session: PsqlSession, name: str) -> bool:
     return session.run(f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(name)};") == "1"
 
 
-def user_table_count(pg_bin: str, database: str) -> int:
-    with PsqlSession(pg_bin, database) as session:
-        return int(
-            session.run(
-                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') "
-                "AND n.nspname NOT LIKE 'pg\\_%';"
-            )
-        )
+#: Everything a restore could collide with, except what extensions own (the target's operator creates those).
+USER_OBJECTS_SQL = r"""
+WITH user_ns AS (
+  SELECT oid, nspname FROM pg_namespace
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_%'
+), from_extension AS (
+  SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
+), found AS (
+  SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+           WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table'
+           WHEN 'c' THEN 'type' ELSE 'relation' END || format(' %I.%I', n.nspname, c.relname) AS object
+  FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
+  WHERE c.relkind NOT IN ('i', 'I', 't')
+    AND NOT EXISTS (SELECT 1 FROM from_extension e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid)
+  UNION ALL
+  SELECT format('function %I.%I', n.nspname, p.proname) FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
+  WHERE NOT EXISTS (SELECT 1 FROM from_extension e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid)
+  UNION ALL
+  SELECT format('type %I.%I', n.nspname, t.typname) FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
+  WHERE t.typrelid = 0 AND t.typcategory <> 'A'
+    AND NOT EXISTS (SELECT 1 FROM from_extension e WHERE e.classid = 'pg_type'::regclass AND e.objid = t.oid)
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                    AND d.deptype = 'i')
+  UNION ALL
+  SELECT format('operator %I.%s', n.nspname, o.oprname) FROM pg_operator o JOIN user_ns n ON n.oid = o.oprnamespace
+  WHERE NOT EXISTS (SELECT 1 FROM from_extension e WHERE e.classid = 'pg_operator'::regclass AND e.objid = o.oid)
+  UNION ALL
+  SELECT format('collation %I.%I', n.nspname, c.collname) FROM pg_collation c JOIN user_ns n ON n.oid = c.collnamespace
+  UNION ALL
+  SELECT format('schema %I', n.nspname) FROM user_ns n
+  WHERE n.nspname <> 'public'
+    AND NOT EXISTS (SELECT 1 FROM from_extension e WHERE e.classid = 'pg_namespace'::regclass AND e.objid = n.oid)
+  UNION ALL
+  SELECT format('large object %s', l.oid) FROM pg_largeobject_metadata l
+)
+SELECT json_build_object('count', count(*), 'tables', count(*) FILTER (WHERE object LIKE 'table %'), 'first', coalesce(
+  (SELECT json_agg(object ORDER BY object) FROM (SELECT object FROM found ORDER BY object LIMIT 5) AS f), '[]'))
+FROM found;
+"""
+
+
+def user_objects(session: PsqlSession) -> tuple[int, int, list[str]]:
+    """How many objects a restore could collide with (all, tables), and the first few by name."""
+    found = json.loads(session.run(USER_OBJECTS_SQL))
+    return int(found["count"]), int(found["tables"]), list(found["first"])
 
 
 def dump_process(pg_bin: str, snapshot: str) -> subprocess.Popen:
@@ -236,11 +312,73 @@ def restore_list(pg_bin: str, chunks: Iterable[bytes]) -> str:
     return "\n".join(line for line in lines if not is_extension_entry(line)) + "\n"
 
 
-def restore_process(pg_bin: str, database: str, *, keep_privileges: bool, list_file: str | None = None) -> subprocess.Popen:
-    """pg_restore reading an archive from stdin into `database`; stops at the first error."""
-    args = [tool(pg_bin, "pg_restore"), "--exit-on-error", "--no-owner", "--no-password", "-d", database]
+#: Bytes of pg_restore's script held back until its end, where its closing COMMIT is taken out.
+_SCRIPT_TAIL = 64 * 1024
+
+
+def restore_in_session(session: PsqlSession, pg_bin: str, chunks: Iterable[bytes], *, keep_privileges: bool,
+                       list_file: str) -> tuple[int, str]:
+    """Run the archive `chunks` yields inside `session`'s open transaction; return (bytes read, their sha256).
+
+    pg_restore writes the archive as one script (`--single-transaction`: no COMMIT of its own around large
+    objects); its final COMMIT is left out so that the caller verifies the result before committing it.
+    """
+    args = [tool(pg_bin, "pg_restore"), "--file=-", "--single-transaction", "--no-owner", f"--use-list={list_file}"]
     if not keep_privileges:
         args.append("--no-privileges")
-    if list_file:
-        args.append(f"--use-list={list_file}")
-    return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    restore = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fed: dict = {"digest": hashlib.sha256(), "size": 0}
+    errors: list[bytes] = []
+
+    def feed() -> None:
+        try:
+            for chunk in chunks:
+                fed["digest"].update(chunk)
+                fed["size"] += len(chunk)
+                restore.stdin.write(chunk)
+            restore.stdin.close()
+        except BrokenPipeError:
+            pass  # pg_restore stopped; its exit code says why
+        except BaseException as error:  # the store failed: pg_restore must not see a short archive as complete
+            fed["error"] = error
+            restore.kill()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    reader = threading.Thread(target=lambda: errors.extend(restore.stderr), daemon=True)
+    feeder.start()
+    reader.start()
+    try:
+        session.meta("\\o /dev/null")  # the script's SELECTs (setval, set_config) print rows nobody reads
+        held = b""
+        while data := restore.stdout.read(_SCRIPT_TAIL):
+            held += data
+            if len(held) > _SCRIPT_TAIL:
+                session.send(held[:-_SCRIPT_TAIL])
+                held = held[-_SCRIPT_TAIL:]
+        code = restore.wait()
+        feeder.join()
+        reader.join()
+        if "error" in fed:
+            raise fed["error"]
+        if code != 0:
+            raise DatabaseError(f"pg_restore failed (exit {code}): {_first_line(b''.join(errors).decode(errors='replace'))}")
+        session.send(_without_final_commit(held))
+        session.meta("\\o")
+    except BaseException:
+        restore.kill()
+        restore.wait()
+        session.kill()
+        raise
+    return fed["size"], fed["digest"].hexdigest()
+
+
+def _without_final_commit(tail: bytes) -> bytes:
+    """The script's end without its last `COMMIT;`, which only comments and psql's \\unrestrict may follow."""
+    lines = tail.split(b"\n")
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index].strip()
+        if line == b"COMMIT;":
+            return b"\n".join(lines[:index] + lines[index + 1:])
+        if line and not line.startswith((b"--", b"\\unrestrict ")):
+            break
+    raise DatabaseError("pg_restore's script does not end with the COMMIT of --single-transaction")

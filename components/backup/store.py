@@ -130,12 +130,24 @@ class ObjectStore:
         self._call(f"writing {self.url(key)}", self.client.put_object, Key=key, Body=body.encode(),
                    ContentType="application/json")
 
-    def get_text(self, key: str) -> str:
+    def get_text(self, key: str, max_bytes: int) -> str:
+        """A small document (manifest, pointer) as text; refuses one larger than `max_bytes` or not UTF-8."""
         response = self._call(f"reading {self.url(key)}", self.client.get_object, Key=key)
+        size = int(response.get("ContentLength", 0))
+        if size > max_bytes:
+            response["Body"].close()
+            raise StoreError(f"object store: {self.url(key)} has {size} bytes, more than the {max_bytes} "
+                             "such a document may have")
         try:
-            return response["Body"].read().decode()
-        except (BotoCoreError, UnicodeDecodeError) as error:
+            body = response["Body"].read(max_bytes + 1)
+        except BotoCoreError as error:
             raise StoreError(f"object store: reading {self.url(key)} failed: {error}") from None
+        if len(body) > max_bytes:
+            raise StoreError(f"object store: {self.url(key)} is larger than the {max_bytes} bytes such a document may have")
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise StoreError(f"object store: {self.url(key)} is not UTF-8 text: {error}") from None
 
     def exists(self, key: str) -> bool:
         try:
@@ -151,14 +163,18 @@ class ObjectStore:
     def head(self, key: str) -> dict:
         return self._call(f"inspecting {self.url(key)}", self.client.head_object, Key=key)
 
-    def stream(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
-        response = self._call(f"reading {self.url(key)}", self.client.get_object, Key=key)
+    def stream(self, key: str, chunk_size: int = 1024 * 1024, if_match: str | None = None) -> Iterator[bytes]:
+        """The object's bytes; with `if_match` (an ETag) only that version, or StoreError if it changed."""
+        extra = {"IfMatch": if_match} if if_match else {}
+        response = self._call(f"reading {self.url(key)}", self.client.get_object, Key=key, **extra)
         body = response["Body"]
         try:
             while chunk := body.read(chunk_size):
                 yield chunk
         except BotoCoreError as error:
             raise StoreError(f"object store: reading {self.url(key)} failed: {error}") from None
+        finally:
+            body.close()
 
     def child_prefixes(self, prefix: str) -> list[str]:
         """The 'folders' directly under a prefix (one per backup id)."""

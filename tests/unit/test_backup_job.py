@@ -50,14 +50,14 @@ def test_backup_ids_sort_by_time():
 def test_settings_require_the_bucket_and_the_database():
     with pytest.raises(SettingsError, match="BACKUP_BUCKET"):
         JobSettings.from_env({"PGHOST": "db", "PGDATABASE": "workflow"})
-    settings = JobSettings.from_env({"PGHOST": "db", "PGDATABASE": "workflow", "BACKUP_BUCKET": "b",
+    settings = JobSettings.from_env({"PGHOST": "db", "PGDATABASE": "workflow", "BACKUP_BUCKET": "backups",
                                      "BACKUP_PREFIX": "x/db"})
     assert settings.prefix == "x/db/" and settings.keep_last >= 1
 
 
 def test_settings_reject_a_part_size_below_the_s3_minimum():
     with pytest.raises(SettingsError, match="BACKUP_PART_SIZE_MB"):
-        JobSettings.from_env({"PGHOST": "db", "PGDATABASE": "w", "BACKUP_BUCKET": "b", "BACKUP_PART_SIZE_MB": "1"})
+        JobSettings.from_env({"PGHOST": "db", "PGDATABASE": "w", "BACKUP_BUCKET": "backups", "BACKUP_PART_SIZE_MB": "1"})
 
 
 def test_missing_settings_exit_with_usage_error(monkeypatch, capsys):

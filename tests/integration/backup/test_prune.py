@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 from components.backup import job
-from components.backup.manifest import dump_key, manifest_key
+from components.backup.manifest import LatestPointer, dump_key, manifest_key
 from components.backup.settings import JobSettings
 from components.backup.store import ObjectStore
 
@@ -43,7 +44,8 @@ def test_prune_deletes_expired_backups_but_never_a_locked_one_or_the_newest(s3):
     _put_backup(client, prefix, old_locked, NOW + datetime.timedelta(days=3))
     for backup_id in (recent, newest_a, newest_b):
         _put_backup(client, prefix, backup_id, None)
-    client.put_object(Bucket=LOCKED_BUCKET, Key=f"{prefix}latest.json", Body=f'{{"backupId": "{newest_b}"}}'.encode())
+    pointer = LatestPointer(newest_b, manifest_key(prefix, newest_b), "2026-11-28T00:00:00+00:00")
+    client.put_object(Bucket=LOCKED_BUCKET, Key=f"{prefix}latest.json", Body=json.dumps(pointer.to_json()).encode())
 
     store = ObjectStore(LOCKED_BUCKET, client=client)
     pruned = job.prune(_settings(prefix, retention_days=7, keep_last=2), store, now=NOW)
