@@ -16,6 +16,7 @@ import pytest
 from wfdeploy.local_data import port_in_use
 from wfdeploy.local_images import build_images
 from wfdeploy.local_tier import TierState, down, state_dir, up
+from wfdeploy.paths import results_dir
 from wfdeploy.podman import Podman
 from wfdeploy.stages import load_stage
 
@@ -138,7 +139,7 @@ def test_verify_local_runs_the_suite_through_podman_backend(tier):
     result = verify_local(load_stage(STAGE))
     host_checks = [check for check in result.checks if check.kind == "host"]
     assert host_checks and all("@" in check.target for check in host_checks)
-    inventory = json.loads((tier["build"] / STAGE / "verify" / "inventory.json").read_text())
+    inventory = json.loads((results_dir(STAGE, tier["build"]) / "verify" / "inventory.json").read_text())
     assert {host["backend"] for host in inventory["hosts"]} == {
         "podman://workflow-service-workflow-service", "podman://workflow-cache-0-redis",
         "podman://workflow-cache-0-redis-exporter",
