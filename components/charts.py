@@ -53,15 +53,30 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+class CrdsOnlyRelease(pulumi.ComponentResource):
+    """A chart release left out (`substitutions.chartReleases: crds-only`): only its CRDs, installed beforehand, remain.
+
+    Later resources still order after it exactly as after the Chart, so the program's shape does not change.
+    """
+
+    def __init__(self, resource_name: str, pinned: PinnedChart, opts: pulumi.ResourceOptions) -> None:
+        super().__init__("wf:charts:CrdsOnlyRelease", resource_name, None, opts)
+        self.register_outputs({"chart": f"{pinned.chart}@{pinned.version}"})
+
+
 def install_chart(
     resource_name: str,
     release: str,
     namespace: pulumi.Input[str],
     stage_values: dict[str, Any],
     opts: pulumi.ResourceOptions,
-) -> k8s.helm.v4.Chart:
-    """Install a pinned chart with its shared values overlaid by the stage's."""
+    *,
+    crds_only: bool = False,
+) -> k8s.helm.v4.Chart | CrdsOnlyRelease:
+    """Install a pinned chart with its shared values overlaid by the stage's (or, `crds_only`, leave it out)."""
     pinned = pinned_charts()[release]
+    if crds_only:
+        return CrdsOnlyRelease(resource_name, pinned, opts)
     # an OCI registry is addressed by the chart reference itself, a classic repository by repo URL
     oci = pinned.repository.startswith("oci://")
     return k8s.helm.v4.Chart(

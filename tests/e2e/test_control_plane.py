@@ -142,3 +142,14 @@ def test_a_crd_cel_rule_refuses_a_bad_object(cluster):
     # the same object without the conflict is accepted: the refusal was the rule, not the schema
     del both["spec"]["imageCatalogRef"]
     assert api.post("/apis/postgresql.cnpg.io/v1/namespaces/e2e-cel/clusters", both)["metadata"]["name"] == "db"
+
+
+def test_a_claim_without_a_storage_class_is_bound(cluster):
+    api = cluster["api"]
+    namespace(api, "e2e-volumes")
+    api.post("/api/v1/namespaces/e2e-volumes/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    })
+    eventually("claim data to be Bound", lambda: (api.get(
+        "/api/v1/namespaces/e2e-volumes/persistentvolumeclaims/data").get("status") or {}).get("phase") == "Bound")

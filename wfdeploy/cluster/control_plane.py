@@ -37,6 +37,16 @@ CLUSTER_NAME = "wfdeploy-ephemeral"
 #: Nodes kwok manages carry this annotation; kwok leaves every other node alone.
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 
+#: What a claim without `storageClassName` gets (the DefaultStorageClass admission plugin sets it).
+DEFAULT_STORAGE_CLASS = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+    "provisioner": "kubernetes.io/host-path",
+    "reclaimPolicy": "Delete",
+    "volumeBindingMode": "Immediate",
+}
+
 Log = Callable[[str], None]
 
 
@@ -235,6 +245,7 @@ def _start_all(settings: ClusterSettings, directory: Path, bins: dict[str, Path]
     _check_version(admin)
     log(f"kube-apiserver ready on {server}")
 
+    admin.post("/apis/storage.k8s.io/v1/storageclasses", DEFAULT_STORAGE_CLASS)
     kubeconfigs = {}
     for identity in pki.CLIENTS:
         path = directory / f"{identity.file_stem}.kubeconfig"
@@ -255,6 +266,8 @@ def _start_all(settings: ClusterSettings, directory: Path, bins: dict[str, Path]
         f"--service-account-private-key-file={sa_key}", f"--root-ca-file={ca.cert_file}",
         f"--cluster-signing-cert-file={ca.cert_file}", f"--cluster-signing-key-file={pki_dir / 'ca.key'}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
+        # kwok mounts nothing, but a pod with an unbound claim is never scheduled: PVCs get host-path PVs
+        "--enable-hostpath-provisioner",
     ], logs))
     scheduler_port = free_port()
     scheduler_cert, scheduler_key = ca.serving("scheduler-serving", ("127.0.0.1", "localhost"))
