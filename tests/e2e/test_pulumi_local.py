@@ -1,0 +1,160 @@
+"""The `local` stage deployed by the real Pulumi CLI and engine onto `wfdeploy cluster up`.
+
+One module-scoped deployment: init (passphrase, crds-only charts) -> preview with the policy pack
+-> up -> preview --expect-no-changes -> each object checked against its rendered manifest -> destroy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from wfdeploy.cluster.api import ApiError
+from wfdeploy.cluster.offline_pulumi import offline_env, workspace_copy
+
+STAGE = "local"
+#: Test stacks only; real stages use their own secrets providers (README).
+PASSPHRASE = "e2e-test-stacks-only"
+SUBSTITUTIONS = ("workflow-platform:substitutions.chartReleases=crds-only",)
+
+
+class Workspace:
+    def __init__(self, project: Path, env: dict[str, str]) -> None:
+        self.project, self.env = project, env
+
+    def run(self, *args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *args], cwd=self.project, env=self.env, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+
+    def driver(self, *args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
+        return self.run("-m", "wfdeploy.cluster.stack_driver", *args, timeout=timeout)
+
+
+def _report(completed: subprocess.CompletedProcess) -> str:
+    return f"exit {completed.returncode}\n--- stdout\n{completed.stdout[-6000:]}\n--- stderr\n{completed.stderr[-6000:]}"
+
+
+def _last_json(completed: subprocess.CompletedProcess) -> dict[str, Any]:
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def workspace(cluster, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pulumi-local")
+    project = workspace_copy(root)
+    env = offline_env(root / "state", cluster["env"]["KUBECONFIG"], PASSPHRASE, base=cluster["env"])
+    env["WFDEPLOY_BUILD_DIR"] = str(project / "build")
+    ws = Workspace(project, env)
+    init = ws.driver("init", STAGE, *[f"--config={c}" for c in SUBSTITUTIONS])
+    assert init.returncode == 0, _report(init)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def previewed(workspace):
+    return workspace.driver("preview", STAGE, "--policy-pack")
+
+
+@pytest.fixture(scope="module")
+def deployed(workspace, previewed):
+    return workspace.driver("up", STAGE, "--policy-pack")
+
+
+def test_preview_with_the_policy_pack_passes_with_no_violation(previewed):
+    assert previewed.returncode == 0, _report(previewed)
+    assert "mandatory" not in previewed.stdout.lower()
+    assert _last_json(previewed)["changeSummary"].get("create", 0) > 100
+
+
+def test_up_creates_every_resource(deployed, previewed):
+    assert deployed.returncode == 0, _report(deployed)
+    summary = _last_json(deployed)
+    assert summary["result"] == "succeeded"
+    assert summary["resourceChanges"]["create"] == _last_json(previewed)["changeSummary"]["create"]
+
+
+def test_a_second_preview_expects_no_changes(workspace, deployed):
+    assert deployed.returncode == 0
+    again = workspace.driver("preview", STAGE, "--expect-no-changes")
+    assert again.returncode == 0, _report(again)
+
+
+def _api_path(obj: dict[str, Any]) -> str:
+    group_version, kind = obj["apiVersion"], obj["kind"]
+    namespace = obj["metadata"].get("namespace")
+    base = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
+    plural = _PLURALS.get(kind) or kind.lower() + ("es" if kind.endswith(("s", "x")) else "s")
+    if kind.endswith("y") and kind not in _PLURALS:
+        plural = kind[:-1].lower() + "ies"
+    where = f"/namespaces/{namespace}" if namespace else ""
+    return f"{base}{where}/{plural}/{obj['metadata']['name']}"
+
+
+_PLURALS = {"Gateway": "gateways", "GatewayClass": "gatewayclasses", "EnvoyProxy": "envoyproxies"}
+REDACTED = "<redacted>"
+
+
+def differences(wanted: Any, live: Any, path: str = "") -> list[str]:
+    """Fields of `wanted` that `live` lacks or holds differently (fields only the server set are ignored)."""
+    if wanted == REDACTED:
+        return []  # offline synthesis never knows a generated secret
+    if isinstance(wanted, dict):
+        if not isinstance(live, dict):
+            return [f"{path or '.'}: expected an object, the cluster has {live!r}"]
+        return [problem for key, value in wanted.items() for problem in differences(value, live.get(key, _MISSING), f"{path}.{key}")]
+    if isinstance(wanted, list):
+        if not isinstance(live, list) or len(live) != len(wanted):
+            return [f"{path}: expected {len(wanted)} item(s), the cluster has {live!r}"[:300]]
+        return [problem for index, (w, l) in enumerate(zip(wanted, live)) for problem in differences(w, l, f"{path}[{index}]")]
+    if live is _MISSING:
+        return [f"{path}: missing in the cluster (expected {wanted!r})"]
+    if wanted != live and str(wanted) != str(live):
+        return [f"{path}: rendered {wanted!r}, the cluster has {live!r}"]
+    return []
+
+
+_MISSING = object()
+
+
+def test_every_object_in_the_cluster_matches_its_rendered_manifest(workspace, deployed, cluster):
+    assert deployed.returncode == 0
+    rendered = workspace.run("-m", "wfdeploy", "render", STAGE, timeout=900)
+    assert rendered.returncode == 0, _report(rendered)
+    manifests = sorted((workspace.project / "build" / STAGE / "manifests").rglob("*.yaml"))
+    assert len(manifests) > 100
+    api, problems = cluster["api"], []
+    for manifest in manifests:
+        wanted = yaml.safe_load(manifest.read_text())
+        if wanted["kind"] == "Secret":
+            wanted = {**wanted, "stringData": None, "data": None}
+            wanted = {k: v for k, v in wanted.items() if v is not None}
+        try:
+            live = api.get(_api_path(wanted))
+        except ApiError as error:
+            problems.append(f"{manifest.relative_to(workspace.project)}: {error}")
+            continue
+        problems += [f"{wanted['kind']}/{wanted['metadata']['name']}{field}" for field in differences(wanted, live)]
+    assert problems == []
+
+
+def test_a_privileged_container_is_refused_by_the_policy_pack_naming_the_policy(workspace, deployed):
+    broken = workspace.run(str(Path(__file__).with_name("policy_breaker.py")), STAGE)
+    assert broken.returncode == 1, _report(broken)
+    assert "pod-security-restricted" in broken.stdout + broken.stderr
+    assert "privileged" in broken.stdout + broken.stderr
+
+
+def test_destroy_leaves_no_object_of_the_platform_behind(workspace, deployed, cluster):
+    destroyed = workspace.driver("destroy", STAGE)
+    assert destroyed.returncode == 0, _report(destroyed)
+    api = cluster["api"]
+    selector = "labelSelector=app.kubernetes.io%2Fpart-of%3Dworkflow-platform"
+    left = [item["metadata"]["name"] for item in api.get(f"/api/v1/namespaces?{selector}")["items"]]
+    left += [item["metadata"]["name"] for item in api.get(f"/apis/rbac.authorization.k8s.io/v1/clusterroles?{selector}")["items"]]
+    assert left == []
