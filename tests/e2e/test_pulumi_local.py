@@ -158,3 +158,51 @@ def test_destroy_leaves_no_object_of_the_platform_behind(workspace, deployed, cl
     left = [item["metadata"]["name"] for item in api.get(f"/api/v1/namespaces?{selector}")["items"]]
     left += [item["metadata"]["name"] for item in api.get(f"/apis/rbac.authorization.k8s.io/v1/clusterroles?{selector}")["items"]]
     assert left == []
+
+
+def test_a_bad_stack_file_fails_preview_with_the_validate_message_and_no_traceback(cluster, tmp_path):
+    project = workspace_copy(tmp_path)
+    env = offline_env(tmp_path / "state", cluster["env"]["KUBECONFIG"], PASSPHRASE, base=cluster["env"])
+    ws = Workspace(project, env)
+    stack_file = project / "stacks" / f"Pulumi.{STAGE}.yaml"
+    text = stack_file.read_text()
+    assert "    replicas: 1\n" in text
+    stack_file.write_text(text.replace("    replicas: 1\n", "    replicas: -1\n", 1))
+    validated = ws.run("-m", "wfdeploy", "validate", STAGE)
+    expected = "workflow-platform:service.replicas: Input should be greater than or equal to 1 (got -1)"
+    assert expected in validated.stderr + validated.stdout
+    previewed = ws.driver("preview", STAGE)
+    assert previewed.returncode == 1, _report(previewed)
+    assert expected in previewed.stderr
+    assert "Traceback" not in previewed.stdout + previewed.stderr
+
+
+def test_an_up_interrupted_by_sigint_is_completed_by_the_next_up(workspace, cluster):
+    import os
+    import signal
+    import time
+
+    api = cluster["api"]
+    interrupted = subprocess.Popen([sys.executable, "-m", "wfdeploy.cluster.stack_driver", "up", STAGE],
+                                   cwd=workspace.project, env=workspace.env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        # interrupt once the update is under way: the first namespace exists, the rest does not yet
+        while not [n for n in api.get("/api/v1/namespaces?labelSelector=app.kubernetes.io%2Fpart-of%3Dworkflow-platform")["items"]]:
+            assert interrupted.poll() is None, "up finished before it could be interrupted"
+            assert time.monotonic() < deadline, "up never started creating objects"
+            time.sleep(0.2)
+        os.killpg(interrupted.pid, signal.SIGINT)
+        out, err = interrupted.communicate(timeout=600)
+    finally:
+        if interrupted.poll() is None:
+            os.killpg(interrupted.pid, signal.SIGKILL)
+    assert interrupted.returncode != 0, f"the interrupted up reported success:\n{out[-3000:]}"
+    completed = workspace.driver("up", STAGE)
+    assert completed.returncode == 0, _report(completed)
+    assert _last_json(completed)["result"] == "succeeded"
+    again = workspace.driver("preview", STAGE, "--expect-no-changes")
+    assert again.returncode == 0, _report(again)
+    destroyed = workspace.driver("destroy", STAGE)
+    assert destroyed.returncode == 0, _report(destroyed)

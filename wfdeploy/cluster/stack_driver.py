@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from wfdeploy.paths import PROJECT_ROOT
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from pulumi import automation as auto
 
+    # Ctrl-C reaches the CLI too (same process group): it finishes in-flight operations and records them,
+    # which needs this process to keep serving the program until the CLI exits
+    signal.signal(signal.SIGINT, lambda signum, frame: print("interrupted: pulumi finishes in-flight operations",
+                                                             file=sys.stderr, flush=True))
     packs = [str(PROJECT_ROOT / "policies")] if args.policy_pack else None
     try:
         stack = _stack(args.stage)
