@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.e2e.fidelity import api_path, differences
 from wfdeploy.cluster.api import ApiError
 from wfdeploy.cluster.offline_pulumi import offline_env, workspace_copy
 
@@ -85,57 +86,20 @@ def test_a_second_preview_expects_no_changes(workspace, deployed):
     assert again.returncode == 0, _report(again)
 
 
-def _api_path(obj: dict[str, Any]) -> str:
-    group_version, kind = obj["apiVersion"], obj["kind"]
-    namespace = obj["metadata"].get("namespace")
-    base = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
-    plural = _PLURALS.get(kind) or kind.lower() + ("es" if kind.endswith(("s", "x")) else "s")
-    if kind.endswith("y") and kind not in _PLURALS:
-        plural = kind[:-1].lower() + "ies"
-    where = f"/namespaces/{namespace}" if namespace else ""
-    return f"{base}{where}/{plural}/{obj['metadata']['name']}"
-
-
-_PLURALS = {"Gateway": "gateways", "GatewayClass": "gatewayclasses", "EnvoyProxy": "envoyproxies"}
-REDACTED = "<redacted>"
-
-
-def differences(wanted: Any, live: Any, path: str = "") -> list[str]:
-    """Fields of `wanted` that `live` lacks or holds differently (fields only the server set are ignored)."""
-    if wanted == REDACTED:
-        return []  # offline synthesis never knows a generated secret
-    if isinstance(wanted, dict):
-        if not isinstance(live, dict):
-            return [f"{path or '.'}: expected an object, the cluster has {live!r}"]
-        return [problem for key, value in wanted.items() for problem in differences(value, live.get(key, _MISSING), f"{path}.{key}")]
-    if isinstance(wanted, list):
-        if not isinstance(live, list) or len(live) != len(wanted):
-            return [f"{path}: expected {len(wanted)} item(s), the cluster has {live!r}"[:300]]
-        return [problem for index, (w, l) in enumerate(zip(wanted, live)) for problem in differences(w, l, f"{path}[{index}]")]
-    if live is _MISSING:
-        return [f"{path}: missing in the cluster (expected {wanted!r})"]
-    if wanted != live and str(wanted) != str(live):
-        return [f"{path}: rendered {wanted!r}, the cluster has {live!r}"]
-    return []
-
-
-_MISSING = object()
-
-
 def test_every_object_in_the_cluster_matches_its_rendered_manifest(workspace, deployed, cluster):
     assert deployed.returncode == 0
     rendered = workspace.run("-m", "wfdeploy", "render", STAGE, timeout=900)
     assert rendered.returncode == 0, _report(rendered)
     manifests = sorted((workspace.project / "build" / STAGE / "manifests").rglob("*.yaml"))
     assert len(manifests) > 100
-    api, problems = cluster["api"], []
+    api, problems, plurals = cluster["api"], [], {}
     for manifest in manifests:
         wanted = yaml.safe_load(manifest.read_text())
         if wanted["kind"] == "Secret":
             wanted = {**wanted, "stringData": None, "data": None}
             wanted = {k: v for k, v in wanted.items() if v is not None}
         try:
-            live = api.get(_api_path(wanted))
+            live = api.get(api_path(api, wanted, plurals))
         except ApiError as error:
             problems.append(f"{manifest.relative_to(workspace.project)}: {error}")
             continue
