@@ -20,12 +20,14 @@ from wfdeploy.cluster.processes import State
 from wfdeploy.cluster.toolchain import CONTROL_PLANE, TOOLCHAIN_BIN_ENV, ToolchainError, binaries
 
 BUILD_TOOLCHAIN = PROJECT_ROOT / "scripts" / "build-toolchain"
+#: What the Pulumi tests run besides the control plane (a user's own Pulumi CLI on PATH is used as is).
+PULUMI_TOOLS = ("pulumi", "pulumi-resource-kubernetes", "pulumi-resource-random", "pulumi-analyzer-policy-python")
 
 
 def _toolchain_bin() -> str | None:
     """The folder to put first on PATH, building the toolchain only when it is not there yet."""
     try:
-        binaries(CONTROL_PLANE)
+        binaries(CONTROL_PLANE + PULUMI_TOOLS)
         return os.environ.get(TOOLCHAIN_BIN_ENV)
     except ToolchainError as missing:
         if not BUILD_TOOLCHAIN.is_file():

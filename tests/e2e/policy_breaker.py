@@ -38,11 +38,12 @@ def main() -> int:
     options = auto.LocalWorkspaceOptions(work_dir=str(PROJECT_ROOT), secrets_provider="passphrase")
     stack = auto.create_or_select_stack(stack_name=sys.argv[1], project_name=stack_driver.PROJECT_NAME,
                                         program=_program, opts=options)
-    try:
-        stack.preview(policy_packs=[str(PROJECT_ROOT / "policies")], on_output=print, color="never")
-    except auto.CommandError as error:
-        print(str(error), file=sys.stderr)
-        return 1
+    with stack_driver.policy_pack_launcher() as launcher:
+        try:
+            stack.preview(policy_packs=[launcher], on_output=print, color="never")
+        except auto.CommandError as error:
+            print(str(error), file=sys.stderr)
+            return 1
     return 0
 
 

@@ -34,6 +34,8 @@ SERVICE_CIDR = "10.96.0.0/16"
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 POD_CIDR = "10.244.0.0/16"
 CLUSTER_NAME = "wfdeploy-ephemeral"
+#: How kwok's simulated kubelets behave (kwok >= 0.8 has no built-in stages).
+KWOK_STAGES = Path(__file__).with_name("kwok-stages.yaml")
 #: Nodes kwok manages carry this annotation; kwok leaves every other node alone.
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 
@@ -287,6 +289,7 @@ def _start_all(settings: ClusterSettings, directory: Path, bins: dict[str, Path]
         f"--cidr={POD_CIDR}", "--node-ip=10.0.0.1",
         f"--server-address=127.0.0.1:{kwok_port}",
         "--node-lease-duration-seconds=40",
+        f"--config={KWOK_STAGES}",
     ], logs))
 
     _wait("kube-controller-manager /healthz",

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 from wfdeploy.paths import PROJECT_ROOT
 
@@ -34,6 +39,21 @@ def _stack(stage: str):
     return auto.create_or_select_stack(stack_name=stage, project_name=PROJECT_NAME, program=_program, opts=options)
 
 
+@contextmanager
+def policy_pack_launcher(pack: Path = PROJECT_ROOT / "policies") -> Iterator[str]:
+    """An executable that serves the policy pack to the engine, for `--policy-pack`.
+
+    Given a folder, the CLI asks the pack's language host (`pulumi-language-python`) to run it; given an
+    executable file, it runs that as the analyzer plugin. pulumi_policy's PolicyPack serves the analyzer
+    protocol itself, so the launcher only starts the pack's `__main__.py` with this virtualenv's Python.
+    """
+    with tempfile.TemporaryDirectory(prefix="wfdeploy-policy-pack-") as folder:
+        launcher = Path(folder) / "run-policy-pack"
+        launcher.write_text(f"#!/bin/sh\ncd {shlex.quote(str(pack))} && exec {shlex.quote(sys.executable)} -u __main__.py \"$@\"\n")
+        launcher.chmod(0o700)
+        yield str(launcher)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wfdeploy.cluster.stack_driver", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("init", "preview", "up", "destroy", "outputs"))
@@ -44,13 +64,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="(init) set a plain config value by path, e.g. workflow-platform:substitutions.chartReleases=crds-only")
     args = parser.parse_args(argv)
 
-    from pulumi import automation as auto
-
     # Ctrl-C reaches the CLI too (same process group): it finishes in-flight operations and records them,
     # which needs this process to keep serving the program until the CLI exits
     signal.signal(signal.SIGINT, lambda signum, frame: print("interrupted: pulumi finishes in-flight operations",
                                                              file=sys.stderr, flush=True))
-    packs = [str(PROJECT_ROOT / "policies")] if args.policy_pack else None
+    with policy_pack_launcher() as launcher:
+        return _run(args, [launcher] if args.policy_pack else None)
+
+
+def _run(args: argparse.Namespace, packs: list[str] | None) -> int:
+    from pulumi import automation as auto
+
     try:
         stack = _stack(args.stage)
         if args.action == "init":
