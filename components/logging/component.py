@@ -145,7 +145,8 @@ class Logging(pulumi.ComponentResource):
                 "name": stack.ELASTICSEARCH_NAME,
                 "namespace": args.namespace,
                 "labels": es_labels,
-                "annotations": stack.elasticsearch_annotations(args.zones),
+                # an empty map is stored as no field at all: declaring one would be a diff on every preview
+                **({"annotations": annotations} if (annotations := stack.elasticsearch_annotations(args.zones)) else {}),
             },
             spec=stack.elasticsearch_spec(
                 settings,

@@ -21,7 +21,7 @@ from wfdeploy.cluster.toolchain import CONTROL_PLANE, TOOLCHAIN_BIN_ENV, Toolcha
 
 BUILD_TOOLCHAIN = PROJECT_ROOT / "scripts" / "build-toolchain"
 #: What the Pulumi tests run besides the control plane (a user's own Pulumi CLI on PATH is used as is).
-PULUMI_TOOLS = ("pulumi", "pulumi-resource-kubernetes", "pulumi-resource-random", "pulumi-analyzer-policy-python")
+PULUMI_TOOLS = ("pulumi", "pulumi-resource-kubernetes", "pulumi-resource-random")
 
 
 def _toolchain_bin() -> str | None:

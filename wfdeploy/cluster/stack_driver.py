@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stage")
     parser.add_argument("--policy-pack", action="store_true", help="preview/up with the CrossGuard pack in policies/")
     parser.add_argument("--expect-no-changes", action="store_true", help="preview/up fails if anything would change")
+    parser.add_argument("--diff", action="store_true", help="(preview) show the property-level diff")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="(init) set a plain config value by path, e.g. workflow-platform:substitutions.chartReleases=crds-only")
     args = parser.parse_args(argv)
@@ -83,7 +84,7 @@ def _run(args: argparse.Namespace, packs: list[str] | None) -> int:
                 stack.set_config(key, auto.ConfigValue(value=value, secret=False), path=True)
         elif args.action == "preview":
             result = stack.preview(policy_packs=packs, expect_no_changes=args.expect_no_changes or None,
-                                   on_output=print, color="never")
+                                   diff=args.diff or None, on_output=print, color="never")
             print(json.dumps({"changeSummary": result.change_summary}, sort_keys=True))
         elif args.action == "up":
             result = stack.up(policy_packs=packs, expect_no_changes=args.expect_no_changes or None,
