@@ -88,7 +88,9 @@ def test_a_second_preview_expects_no_changes(workspace, deployed):
 
 def test_every_object_in_the_cluster_matches_its_rendered_manifest(workspace, deployed, cluster):
     assert deployed.returncode == 0
-    rendered = workspace.run("-m", "wfdeploy", "render", STAGE, timeout=900)
+    # the same stage settings offline; the gates judge unsubstituted stages (the connectivity gate rightly
+    # notes that chart pods are absent when charts are left out), here only the written objects matter
+    rendered = workspace.run("-m", "wfdeploy", "render", STAGE, "--skip-gates", timeout=900)
     assert rendered.returncode == 0, _report(rendered)
     manifests = sorted((workspace.project / "build" / STAGE / "manifests").rglob("*.yaml"))
     assert len(manifests) > 100
