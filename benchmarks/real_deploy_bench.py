@@ -18,9 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from wfdeploy.cluster import ClusterSettings, running  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from wfdeploy.cluster import running  # noqa: E402
 from wfdeploy.cluster.offline_pulumi import offline_env, workspace_copy  # noqa: E402
 from wfdeploy.cluster.toolchain import search_path  # noqa: E402
+from wfdeploy.commands.cluster import settings_for  # noqa: E402
 
 PASSPHRASE = "benchmark-stacks-only"
 
@@ -38,14 +41,14 @@ def main() -> int:
     stage = sys.argv[1] if len(sys.argv) > 1 else "local"
     with tempfile.TemporaryDirectory(prefix="real-deploy-bench-") as scratch:
         root = Path(scratch)
-        with running(ClusterSettings(directory=root / "cluster"), log=print) as state:
+        with running(replace(settings_for([stage], nodes=3, timeout=240), directory=root / "cluster"), log=print) as state:
             project = workspace_copy(root)
             env = offline_env(root / "state", state.kubeconfig, PASSPHRASE, base={**os.environ, "PATH": search_path()})
             env["WFDEPLOY_BUILD_DIR"] = str(project / "build")
             driver = [sys.executable, "-m", "wfdeploy.cluster.stack_driver"]
             timed("init", [*driver, "init", stage, "--config=workflow-platform:substitutions.chartReleases=crds-only"],
                   project, env)
-            timed("render", [sys.executable, "-m", "wfdeploy", "render", stage], project, env)
+            timed("render", [sys.executable, "-m", "wfdeploy", "render", stage, "--skip-gates"], project, env)
             up = timed("pulumi up", [*driver, "up", stage], project, env)
             noop = timed("no-op preview", [*driver, "preview", stage, "--expect-no-changes"], project, env)
             timed("pulumi destroy", [*driver, "destroy", stage], project, env)
