@@ -35,7 +35,13 @@ def _toolchain_bin() -> str | None:
     completed = subprocess.run([str(BUILD_TOOLCHAIN)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True, check=False)
     if completed.returncode != 0:
         pytest.fail(f"scripts/build-toolchain failed with exit {completed.returncode}")
-    return completed.stdout.strip().splitlines()[-1]
+    folder = completed.stdout.strip().splitlines()[-1]
+    os.environ[TOOLCHAIN_BIN_ENV] = folder  # this process starts clusters too (benchmarks, helpers)
+    try:
+        binaries(CONTROL_PLANE + PULUMI_TOOLS)
+    except ToolchainError as missing:
+        pytest.fail(f"after scripts/build-toolchain: {missing}")
+    return folder
 
 
 @pytest.fixture(scope="session")
