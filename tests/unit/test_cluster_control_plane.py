@@ -121,3 +121,8 @@ def test_cluster_contexts_and_zones_come_from_the_stack_files():
     settings = settings_for(["local", "alpha"], nodes=2, timeout=60)
     assert settings.contexts == ("wfdeploy-ephemeral", "kind-workflow-platform", "workflow-alpha")
     assert settings.zones == ("eu-west-1a", "eu-west-1b")
+
+
+def test_cluster_status_without_a_cluster_exits_1_saying_so(capsys):
+    assert cli.main(["cluster", "status"]) == 1
+    assert "no cluster is up" in capsys.readouterr().out

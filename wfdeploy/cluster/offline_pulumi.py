@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from wfdeploy.paths import PROJECT_ROOT
@@ -56,12 +55,3 @@ def offline_env(state_dir: Path, kubeconfig: str, passphrase: str, base: dict[st
     })
     return env
 
-
-def pulumi(project: Path, env: dict[str, str], *args: str, timeout: float = 1200,
-           check: bool = False) -> subprocess.CompletedProcess:
-    """Run the Pulumi CLI in the workspace copy, non-interactively."""
-    completed = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=project, env=env, capture_output=True,
-                               text=True, timeout=timeout, check=False)
-    if check and completed.returncode != 0:
-        raise RuntimeError(f"pulumi {' '.join(args)} exited {completed.returncode}:\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}")
-    return completed
