@@ -76,15 +76,30 @@ def release_values(release: str, stage_values: dict[str, Any]) -> dict[str, Any]
     return deep_merge(pinned_charts()[release].base_values(), stage_values)
 
 
+class CrdsOnlyRelease(pulumi.ComponentResource):
+    """A chart release left out (`substitutions.chartReleases: crds-only`): only its CRDs, installed beforehand, remain.
+
+    Later resources still order after it exactly as after the Chart, so the program's shape does not change.
+    """
+
+    def __init__(self, resource_name: str, pinned: PinnedChart, opts: pulumi.ResourceOptions) -> None:
+        super().__init__("wf:charts:CrdsOnlyRelease", resource_name, None, opts)
+        self.register_outputs({"chart": f"{pinned.chart}@{pinned.version}"})
+
+
 def install_chart(
     resource_name: str,
     release: str,
     namespace: pulumi.Input[str],
     stage_values: dict[str, Any],
     opts: pulumi.ResourceOptions,
+    *,
+    crds_only: bool = False,
 ) -> pulumi.Resource:
-    """Install a pinned chart with its shared values overlaid by the stage's."""
+    """Install a pinned chart with its shared values overlaid by the stage's (or, `crds_only`, leave it out)."""
     pinned = pinned_charts()[release]
+    if crds_only:
+        return CrdsOnlyRelease(resource_name, pinned, opts)
     # an OCI registry is addressed by the chart reference itself, a classic repository by repo URL
     oci = pinned.repository.startswith("oci://")
     common = {

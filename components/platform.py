@@ -68,6 +68,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
             redis_exporter_image=config.images.redis_exporter,
             zones=config.cluster.zones,
             client_namespaces=[workflow.namespace],
+            substitutions=config.substitutions,
         ),
         opts=on_cluster,
     )
@@ -99,6 +100,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
             backend_service=workflow.service_name,
             zones=config.cluster.zones,
             allow_load_balancer=config.cluster.allow_load_balancer_services,
+            substitutions=config.substitutions,
         ),
         opts=on_cluster,
     )

@@ -24,6 +24,7 @@ from .verification import VerificationConfig
 from .edge import EdgeConfig
 from .network import NetworkConfig
 from .promotion import PromotionConfig
+from .substitutions import SubstitutionsConfig
 from .types import CpuQuantity, Cron, DnsLabel, Duration, ImageRef, MemoryQuantity, Section, cpu_millicores, memory_bytes
 from .types import ComputeResources  # noqa: F401  (defined in types so section modules can use it)
 
@@ -167,3 +168,4 @@ class StageConfig(Section):
     verification: VerificationConfig = VerificationConfig()
     logging: LoggingConfig
     local_tier: LocalTierConfig | None = Field(default=None, description="podman local tier (wfdeploy up STAGE)")
+    substitutions: SubstitutionsConfig = SubstitutionsConfig()

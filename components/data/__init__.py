@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.charts import install_chart
 from components.config.data import DataConfig
+from components.config.substitutions import SubstitutionsConfig
 from components.kube import child, restricted_namespace
 
 from . import postgres, redis
@@ -34,6 +35,7 @@ class DataTierArgs:
     zones: list[str] = field(default_factory=list)
     #: namespaces whose pods connect (they receive copies of the credential Secrets)
     client_namespaces: list[pulumi.Input[str]] = field(default_factory=list)
+    substitutions: SubstitutionsConfig = field(default_factory=SubstitutionsConfig)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class DataTier(pulumi.ComponentResource):
             operator_namespace.metadata["name"],
             {"replicaCount": settings.operator_replicas},
             child(self, depends_on=[operator_namespace]),
+            crds_only=args.substitutions.crds_only,
         )
         namespace = restricted_namespace(f"{name}-namespace", args.namespace, "data", child(self))
         in_namespace = child(self, depends_on=[namespace])
@@ -100,6 +103,7 @@ class DataTier(pulumi.ComponentResource):
                 zones=args.zones,
                 # the bootstrap reads the app Secret: declare it before the Cluster
                 requires=[operator, namespace, *app_secrets],
+                operator_runs=not args.substitutions.crds_only,
             ),
             opts=child(self),
         )

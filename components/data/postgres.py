@@ -86,6 +86,8 @@ class PostgresClusterArgs:
     zones: list[str] = field(default_factory=list)
     #: what must exist first: the operator chart that installs the CRDs
     requires: list[pulumi.Resource] = field(default_factory=list)
+    #: False when the operator is left out (substitutions.chartReleases): nothing will serve the pods it would make
+    operator_runs: bool = True
 
 
 class PostgresCluster(pulumi.ComponentResource):
@@ -216,6 +218,8 @@ class PostgresCluster(pulumi.ComponentResource):
                     "name": f"{CLUSTER_NAME}-{suffix}",
                     "namespace": args.namespace,
                     "labels": standard_labels(f"{CLUSTER_NAME}-{suffix}", "metrics"),
+                    # the provider waits for ready endpoints; without the operator there never are any
+                    **({} if args.operator_runs else {"annotations": {"pulumi.com/skipAwait": "true"}}),
                 },
                 spec={
                     "type": "ClusterIP",

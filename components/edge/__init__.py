@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.charts import install_chart
 from components.config.edge import EdgeConfig
+from components.config.substitutions import SubstitutionsConfig
 from components.kube import child, restricted_namespace, standard_labels
 
 GATEWAY_RELEASE = "envoy-gateway"
@@ -39,6 +40,7 @@ class EdgeArgs:
     backend_port: int = 80
     zones: list[str] = field(default_factory=list)
     allow_load_balancer: bool = False
+    substitutions: SubstitutionsConfig = field(default_factory=SubstitutionsConfig)
 
 
 def _custom(name: str, api_version: str, kind: str, metadata: dict, spec: dict, opts: pulumi.ResourceOptions):
@@ -61,7 +63,7 @@ class Edge(pulumi.ComponentResource):
         )
         gateway_chart = install_chart(
             f"{name}-envoy-gateway", GATEWAY_RELEASE, controller_namespace.metadata["name"], {},
-            child(self, depends_on=[controller_namespace]),
+            child(self, depends_on=[controller_namespace]), crds_only=args.substitutions.crds_only,
         )
         namespace = restricted_namespace(f"{name}-namespace", args.namespace, "edge", child(self))
         after_crds = child(self, depends_on=[gateway_chart, namespace])
@@ -233,7 +235,7 @@ class Edge(pulumi.ComponentResource):
         # webhook serves with its injected CA, so the issuer and certificate below never race the injection
         chart = install_chart(
             f"{name}-cert-manager", CERT_MANAGER_RELEASE, cm_namespace.metadata["name"], {},
-            child(self, depends_on=[cm_namespace, gateway_chart]),
+            child(self, depends_on=[cm_namespace, gateway_chart]), crds_only=args.substitutions.crds_only,
         )
         issuer = _custom(
             f"{name}-issuer", "cert-manager.io/v1", "ClusterIssuer",

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components.backup.hardened_bucket import HardenedBucketSpec, build_hardened_bucket, housekeeping_rules
 from components.charts import install_chart
 from components.config.logging import LoggingConfig, SnapshotBucketConfig
+from components.config.substitutions import SubstitutionsConfig
 from components.kube import checkov_skips, child, restricted_namespace, standard_labels, tag_only_image_reasons
 from components.logging import retention, setup_job, shipper, stack
 from components.logging.snapshot_access import SnapshotAccessArgs, snapshot_role
@@ -45,6 +46,7 @@ class LoggingArgs:
     elasticsearch_image: str | None = None
     kibana_image: str | None = None
     filebeat_image: str | None = None
+    substitutions: SubstitutionsConfig = field(default_factory=SubstitutionsConfig)
 
 
 def shipper_namespace_labels(namespace: str) -> dict[str, str]:
@@ -86,6 +88,7 @@ class Logging(pulumi.ComponentResource):
             args.namespace,
             {"managedNamespaces": [args.namespace, shipper_ns]},
             child(self, depends_on=[namespace]),
+            crds_only=args.substitutions.crds_only,
         )
         with_crds = child(self, depends_on=[namespace, operator])
 
@@ -142,7 +145,8 @@ class Logging(pulumi.ComponentResource):
                 "name": stack.ELASTICSEARCH_NAME,
                 "namespace": args.namespace,
                 "labels": es_labels,
-                "annotations": stack.elasticsearch_annotations(args.zones),
+                # an empty map is stored as no field at all: declaring one would be a diff on every preview
+                **({"annotations": annotations} if (annotations := stack.elasticsearch_annotations(args.zones)) else {}),
             },
             spec=stack.elasticsearch_spec(
                 settings,
@@ -263,4 +267,5 @@ def logging_args(config) -> LoggingArgs:
         elasticsearch_image=config.images.elasticsearch,
         kibana_image=config.images.kibana,
         filebeat_image=config.images.filebeat,
+        substitutions=config.substitutions,
     )

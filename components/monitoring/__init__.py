@@ -101,6 +101,7 @@ class MonitoringStack(pulumi.ComponentResource):
             ns_name,
             chart_values(config),
             child(self, depends_on=prerequisites),
+            crds_only=config.substitutions.crds_only,
         )
         # monitors and rules need the chart's CRDs
         after_chart = child(self, depends_on=[chart])

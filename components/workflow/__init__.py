@@ -8,6 +8,7 @@ only through Secret references.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 
 import pulumi
@@ -51,6 +52,11 @@ class WorkflowServiceArgs:
     connection_settings: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
+def checksum_of_settings(data: dict[str, str]) -> str:
+    """sha256 of the settings; keys sorted, since the provider returns the map in no fixed order."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 class WorkflowService(pulumi.ComponentResource):
     """The workflow service and everything that keeps it available."""
 
@@ -83,9 +89,7 @@ class WorkflowService(pulumi.ComponentResource):
             opts=in_namespace,
         )
         # envFrom is read at pod start only: a changed ConfigMap must roll the pods
-        settings_checksum = pulumi.Output.json_dumps(config_map.data).apply(
-            lambda text: hashlib.sha256(text.encode()).hexdigest()
-        )
+        settings_checksum = config_map.data.apply(checksum_of_settings)
 
         env = [
             {"name": key, "valueFrom": {"secretKeyRef": {"name": ref.secret_name, "key": ref.key}}}

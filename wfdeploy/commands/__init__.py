@@ -11,4 +11,5 @@ VERB_MODULES = (
     "wfdeploy.commands.preflight",
     "wfdeploy.commands.promote",
     "wfdeploy.commands.rollback",
+    "wfdeploy.commands.cluster",
 )
