@@ -9,7 +9,12 @@ from tests.stagehelpers import find_object, load_stage_with
 from wfdeploy.synth import synthesize
 
 CRDS_ONLY = {"workflow-platform:substitutions": {"chartReleases": "crds-only"}}
-CHART = "kubernetes:helm.sh/v4:Chart"
+#: a chart release is a helm.v4.Chart, or a helm.v3.Release where the chart needs its hooks (charts/charts.yaml)
+RELEASE_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release")
+
+
+def chart_releases(synthesis):
+    return [resource for kind in RELEASE_TYPES for resource in synthesis.of_type(kind)]
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +24,9 @@ def substituted():
 
 def test_crds_only_declares_no_chart_release_but_keeps_each_as_an_ordering_point(substituted, synthesized):
     installed = synthesized("local")
-    assert substituted.of_type(CHART) == []
+    assert chart_releases(substituted) == []
     placeholders = substituted.of_type("wf:charts:CrdsOnlyRelease")
-    assert sorted(r.name for r in placeholders) == sorted(r.name for r in installed.of_type(CHART))
+    assert sorted(r.name for r in placeholders) == sorted(r.name for r in chart_releases(installed))
 
 
 def test_crds_only_changes_no_object_but_the_operator_served_services_awaits(substituted, synthesized):
@@ -37,7 +42,7 @@ def test_crds_only_changes_no_object_but_the_operator_served_services_awaits(sub
 
 
 def test_charts_are_installed_by_default(synthesized):
-    assert len(synthesized("local").of_type(CHART)) == 4
+    assert len(chart_releases(synthesized("local"))) == 4
 
 
 def test_an_unknown_substitution_value_names_the_key_and_the_choices():

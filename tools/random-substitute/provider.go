@@ -14,7 +14,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-const passwordType = "random:index/randomPassword:RandomPassword"
+const passwordType = "random:index/randomPassword:RandomPassword" // pragma: allowlist secret (a resource type token)
 
 // inputKeys are RandomPassword's inputs; a change to any of them replaces the password, as upstream.
 var inputKeys = []resource.PropertyKey{
