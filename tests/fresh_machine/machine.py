@@ -113,10 +113,11 @@ class FreshMachine:
         for inside, name in DOWNLOAD_CACHES.items():
             (caches / name).mkdir(parents=True, exist_ok=True)
             volumes += ["--volume", f"{caches / name}:{inside}"]
-        podman = [podman_binary(), "run", "--rm", "--rootfs", str(self.root), f"--network={network}",
+        # --rootfs makes the first argument a root filesystem instead of an image
+        podman = [podman_binary(), "run", "--rm", f"--network={network}",
                   "--workdir", str(CLONE), "--env", "HOME=/root", "--env", "LANG=C.UTF-8",
                   *(["--privileged"] if privileged else []), *volumes,
-                  "/bin/bash", "-c", command]
+                  "--rootfs", str(self.root), "/bin/bash", "-c", command]
         started = time.monotonic()
         with log_file.open("w") as out:
             result = subprocess.run(podman, env=Podman().env, stdout=out, stderr=subprocess.STDOUT,
