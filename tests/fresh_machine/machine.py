@@ -3,9 +3,9 @@ the project freshly cloned into it with ../shared beside it, run under podman.
 
 The root filesystem is debootstrapped by the local tier's builder (wfdeploy/local_images.py) and
 cached by the hash of its inputs. Nothing of the host's Python setup reaches the machine: no pip
-configuration, no wheel directory, no environment; only download caches that the machine itself
-filled from Debian's mirror and the public package index (kept under the cache directory, empty on
-a cold run).
+configuration, no wheel directory, no environment; only the host's locally added certificate
+authorities (a TLS-inspecting proxy's) and download caches that the machine itself filled from
+Debian's mirror and the public package index (under the cache directory, empty on a cold run).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ Suites: {suite}-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 """
+#: Where Debian keeps certificate authorities its admin added (update-ca-certificates reads them).
+LOCAL_CERTIFICATE_AUTHORITIES = Path("/usr/local/share/ca-certificates")
 #: Download caches the machine fills itself (container path -> cache subfolder); warm runs reuse them.
 DOWNLOAD_CACHES = {"/var/cache/apt/archives": "apt-archives", "/root/.cache/pip": "pip", "/root/.npm": "npm"}
 
@@ -92,8 +94,26 @@ class FreshMachine:
         sources.write_text(DEBIAN_SOURCES.format(mirror=recipes.mirror, suite=recipes.suite))
         (root / "etc/apt/sources.list").unlink(missing_ok=True)  # debootstrap's one-line copy of the first
         machine = cls(root)
+        machine._trust_local_certificate_authorities(log)
         machine._clone_project()
         return machine
+
+    def _trust_local_certificate_authorities(self, log) -> None:
+        """The host's locally added CAs (Debian's /usr/local/share/ca-certificates), as its admin would add them.
+
+        A network with a TLS-inspecting proxy needs them for the index; on a plain network there are none.
+        """
+        local = LOCAL_CERTIFICATE_AUTHORITIES
+        added = sorted(local.rglob("*.crt")) if local.is_dir() else []
+        if not added:
+            return
+        shutil.copytree(local, self.root / local.relative_to("/"), dirs_exist_ok=True)
+        result = subprocess.run([podman_binary(), "run", "--rm", "--network=none", "--rootfs", str(self.root),
+                                 "update-ca-certificates"], env=Podman().env, capture_output=True, text=True,
+                                timeout=300, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"update-ca-certificates in the fresh machine exited {result.returncode}: {result.stderr}")
+        log(f"fresh machine trusts the host's local CAs: {', '.join(path.name for path in added)}")
 
     def _clone_project(self) -> None:
         """`git clone` of the tested checkout's HEAD (what is committed), ../shared copied beside it."""
