@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from tests.fresh_machine.machine import FreshMachine, readme_commands
+from tests.docs.markdown import section_text, tables
+from tests.fresh_machine.machine import README, FreshMachine, readme_commands
 from wfdeploy.gates import load_builtin_gates
 from wfdeploy.stages import known_stages
 
@@ -80,3 +81,9 @@ def test_readme_second_command_runs_the_suite_on_that_machine(machine, tmp_path)
     assert run.returncode == 0, f"`{command}` exited {run.returncode} on a fresh Debian 12 machine:\n{tail}"
     summary = run.output.strip().splitlines()[-1]
     assert re.search(r"\b\d{3,} passed\b", summary) and not re.search(r"\b(failed|error)", summary), summary
+
+
+def test_the_readme_names_every_test_left_out_of_the_nested_run_and_why():
+    table = next(rows for rows in tables(section_text(README, "A new user's machine"))
+                 if rows[0][0] == "tests")
+    assert {row[0].strip("`") for row in table[1:]} == set(NOT_NESTED)
