@@ -10,6 +10,7 @@ Debian's mirror and the public package index (under the cache directory, empty o
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from tests.docs.markdown import section_text, shell_blocks
 from tests.stagehelpers import PROJECT_ROOT
-from wfdeploy.local_images import ImageRecipe, cache_dir, ensure_rootfs, load_recipes
+from wfdeploy.local_images import ImageRecipe, Recipes, cache_dir, ensure_rootfs, load_recipes
 from wfdeploy.podman import Podman, podman_binary
 
 README = PROJECT_ROOT / "README.md"
@@ -61,10 +62,15 @@ def fresh_machine_cache() -> Path:
     return cache_dir() / "fresh-machine"
 
 
-def debian_rootfs(log=print) -> Path:
-    """The cached tarball of a minbase Debian root filesystem with PACKAGES (debootstrapped when missing)."""
+def debian_recipes(suite: str | None = None) -> Recipes:
+    """The local tier's Debian suite and mirror (local/images.yaml), or another suite from the same mirror."""
     recipes = load_recipes()
-    recipe = ImageRecipe(name="fresh-machine", rootfs="fresh-machine", packages=PACKAGES)
+    return dataclasses.replace(recipes, suite=suite) if suite else recipes
+
+
+def debian_rootfs(recipes: Recipes, log=print) -> Path:
+    """The cached tarball of a minbase Debian root filesystem with PACKAGES (debootstrapped when missing)."""
+    recipe = ImageRecipe(name="fresh-machine", rootfs=f"fresh-machine-{recipes.suite}", packages=PACKAGES)
     return ensure_rootfs(recipes, recipe, log=log)
 
 
@@ -74,7 +80,7 @@ class Run:
     returncode: int
     output: str
     seconds: float
-    warm: bool  # the download caches held something before the run
+    warm: bool  # the download caches held Debian packages before the run
 
 
 class FreshMachine:
@@ -84,12 +90,13 @@ class FreshMachine:
         self.root = root
 
     @classmethod
-    def create(cls, scratch: Path, log=print) -> FreshMachine:
-        rootfs = debian_rootfs(log=log)
+    def create(cls, scratch: Path, suite: str | None = None, log=print) -> FreshMachine:
+        """Debian `suite` (default: the local tier's, bookworm) unpacked under `scratch`, the project cloned in."""
+        recipes = debian_recipes(suite)
+        rootfs = debian_rootfs(recipes, log=log)
         root = scratch / "root"
         root.mkdir()
         subprocess.run(["tar", "--numeric-owner", "--xattrs", "-xf", str(rootfs), "-C", str(root)], check=True)
-        recipes = load_recipes()
         sources = root / "etc/apt/sources.list.d/debian.sources"
         sources.write_text(DEBIAN_SOURCES.format(mirror=recipes.mirror, suite=recipes.suite))
         (root / "etc/apt/sources.list").unlink(missing_ok=True)  # debootstrap's one-line copy of the first
@@ -128,7 +135,8 @@ class FreshMachine:
             privileged: bool = False) -> Run:
         """Run `command` with bash in the clone, as root, as a user's shell would; output goes to log_file."""
         caches = fresh_machine_cache()
-        warm = (caches / "pip").is_dir() and any((caches / "pip").iterdir())
+        # pip's HTTP cache stays empty where a proxy drops Cache-Control headers: the apt archives tell
+        warm = any((caches / "apt-archives").glob("*.deb"))
         volumes = []
         for inside, name in DOWNLOAD_CACHES.items():
             (caches / name).mkdir(parents=True, exist_ok=True)
