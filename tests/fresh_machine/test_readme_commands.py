@@ -23,6 +23,7 @@ NOT_NESTED = {
     "tests/integration/local_tier": "plays pods with podman (podman inside podman)",
     "tests/integration/verification": "runs the stages' processes in mount and PID namespaces of its own",
     "tests/fresh_machine/test_readme_commands.py": "starts this very machine with podman",
+    "tests/fresh_machine/test_debian_13.py": "starts a Debian 13 machine with podman",
 }
 
 _STAGE = re.compile(r"^(?P<stage>[\w-]+): \d+ resources -> ", re.M)
