@@ -14,6 +14,7 @@ import dataclasses
 import shutil
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,15 +142,20 @@ class FreshMachine:
         for inside, name in DOWNLOAD_CACHES.items():
             (caches / name).mkdir(parents=True, exist_ok=True)
             volumes += ["--volume", f"{caches / name}:{inside}"]
+        name = f"wfp-fresh-machine-{uuid.uuid4().hex[:12]}"
         # --rootfs makes the first argument a root filesystem instead of an image
-        podman = [podman_binary(), "run", "--rm", f"--network={network}",
+        podman = [podman_binary(), "run", "--rm", "--name", name, f"--network={network}",
                   "--workdir", str(CLONE), "--env", "HOME=/root", "--env", "LANG=C.UTF-8",
                   *(["--privileged"] if privileged else []), *volumes,
                   "--rootfs", str(self.root), "/bin/bash", "-c", command]
         started = time.monotonic()
-        with log_file.open("w") as out:
-            result = subprocess.run(podman, env=Podman().env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+        try:
+            with log_file.open("w") as out:
+                result = subprocess.run(podman, env=Podman().env, stdout=out, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+        finally:
+            # a timeout kills the podman client only: the container would run on
+            Podman().run("rm", "--force", "--ignore", "--time", "5", name, check=False, timeout=120)
         return Run(command, result.returncode, log_file.read_text(errors="replace"), time.monotonic() - started, warm)
 
     def remove(self) -> None:
