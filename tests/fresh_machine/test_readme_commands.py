@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 NOT_NESTED = {
     "tests/fresh_machine/test_readme_commands.py": "would start this machine again inside itself",
     "tests/fresh_machine/test_debian_13.py": "would start a Debian 13 machine inside this one",
-    "tests/e2e": "builds the Go toolchain and a control plane: once per run, on the host",
+    "tests/e2e": "needs Go, which the fresh machine has not, for the toolchain and the substitutes' tests",
 }
 
 _STAGE = re.compile(r"^(?P<stage>[\w-]+): \d+ resources -> ", re.M)

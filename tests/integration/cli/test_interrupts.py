@@ -15,12 +15,18 @@ WFDEPLOY = str(Path(sys.executable).parent / "wfdeploy")
 
 
 def _stat(pid: int) -> tuple[int, int, int, str] | None:
-    """(ppid, process group, session, start time) of a live process, None when it is gone."""
+    """(ppid, process group, session, start time) of a live process, None when it is gone.
+
+    A zombie (state Z) has ended: under a PID 1 that reaps no orphans (a container whose first process is
+    the test runner) an ended child stays one, and must not count as outliving wfdeploy.
+    """
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
     fields = raw[raw.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+    if fields[0] == "Z":
+        return None
     return int(fields[1]), int(fields[2]), int(fields[3]), fields[19]
 
 
