@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config import ConfigError, LoadedStage, load_from_pulumi
+from components.config import ConfigError, LoadedStage
+from components.stage_input import load_from_pulumi
 from components.config.image_digests import placeholder_problems
 from components.platform import build_platform
 

@@ -13,15 +13,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from components.config import ConfigError, LoadedStage, parse_stage, read_stack_file, stack_file_path
+from components.config import ConfigError, LoadedStage, parse_stage, promotion_chain, read_stack_file, stack_file_path
 from wfdeploy.automation import Automation
 from wfdeploy.paths import STACKS_DIR
 from wfdeploy.preflight import format_failures, run_preflight
 from wfdeploy.records import Entry, RecordsError, RecordStore, git_commit
 from wfdeploy.release import Release, release_of, with_digest
 
-#: The promotion chain; `local` is outside it.
-CHAIN = ("alpha", "staging", "production")
 #: The source name that means "this working tree" (only into the first stage).
 CHECKOUT = "checkout"
 
@@ -38,6 +36,14 @@ class Refusal(Exception):
     def __init__(self, message: str, code: int = REFUSED) -> None:
         super().__init__(message)
         self.code = code
+
+
+def promotion_stages() -> tuple[str, ...]:
+    """The promotion chain from the stack files' `promotion.previousStage`; `local` is outside it."""
+    try:
+        return promotion_chain(STACKS_DIR)
+    except ConfigError as error:
+        raise Refusal(str(error)) from None
 
 
 @dataclass
@@ -95,19 +101,20 @@ def require_confirmation(loaded: LoadedStage, confirmed_stage: str | None) -> No
 
 def check_chain(source: str, target: str) -> None:
     """Refuse anything but one step along the chain (or checkout into its first stage)."""
-    chain = " -> ".join(CHAIN)
-    if target not in CHAIN:
+    stages = promotion_stages()
+    chain = " -> ".join(stages)
+    if target not in stages:
         raise Refusal(f"{target!r} is not a stage of the promotion chain ({chain}); deploy it with `pulumi up` instead")
     if source == CHECKOUT:
-        if target != CHAIN[0]:
-            raise Refusal(f"a checkout is promoted into {CHAIN[0]!r} only, not {target!r}: the chain is {chain}")
+        if target != stages[0]:
+            raise Refusal(f"a checkout is promoted into {stages[0]!r} only, not {target!r}: the chain is {chain}")
         return
-    if source not in CHAIN:
+    if source not in stages:
         raise Refusal(f"{source!r} is not a stage of the promotion chain ({chain}) nor {CHECKOUT!r}")
-    step = CHAIN.index(target) - CHAIN.index(source)
+    step = stages.index(target) - stages.index(source)
     if step > 1:
-        skipped = ", ".join(CHAIN[CHAIN.index(source) + 1 : CHAIN.index(target)])
-        raise Refusal(f"refusing to skip {skipped}: promote {source} -> {CHAIN[CHAIN.index(source) + 1]} first ({chain})")
+        skipped = ", ".join(stages[stages.index(source) + 1 : stages.index(target)])
+        raise Refusal(f"refusing to skip {skipped}: promote {source} -> {stages[stages.index(source) + 1]} first ({chain})")
     if step < 1:
         raise Refusal(f"promotion goes forward only ({chain}); to go back use `wfdeploy rollback {target}`")
 
@@ -119,7 +126,8 @@ def verified_source_release(automation: Automation, source: str) -> Release:
     if not isinstance(current, dict) or not current.get("id"):
         raise Refusal(f"stage {source!r} has no deployed release (no `release` output); deploy and verify it first")
     if not isinstance(verified, dict) or verified.get("id") != current["id"]:
-        previous = CHAIN[CHAIN.index(source) - 1] if CHAIN.index(source) > 0 else CHECKOUT
+        stages = promotion_stages()
+        previous = stages[stages.index(source) - 1] if stages.index(source) > 0 else CHECKOUT
         raise Refusal(
             f"stage {source!r} runs release {current['id']}, which is not verified; "
             f"verify it there first: `wfdeploy promote {previous} {source}` (or fix it and re-run `wfdeploy verify {source}`)"

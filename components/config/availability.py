@@ -1,30 +1,19 @@
-"""Cross-field rules for stages that must stay up through a node or zone loss."""
+"""The `availability` section: whether a stage must stay up through a node or zone loss."""
 
 from __future__ import annotations
 
-from .errors import Problem
-from .loader import PROJECT, register_rule
-from .schema import StageConfig
+from pydantic import Field
 
-#: Stages that serve users: every stateless and stateful tier replicated.
-HIGHLY_AVAILABLE_STAGES = frozenset({"production"})
-MIN_SERVICE_REPLICAS = 3
-MIN_POSTGRES_INSTANCES = 3
-MIN_PROXY_REPLICAS = 2
+from .types import Section
 
 
-@register_rule
-def highly_available_stage_problems(config: StageConfig) -> list[Problem]:
-    """A highly available stage keeps quorum-sized replica counts for every tier."""
-    if config.stage not in HIGHLY_AVAILABLE_STAGES:
-        return []
-    minimums = [
-        ("service.replicas", config.service.replicas, MIN_SERVICE_REPLICAS),
-        ("data.postgres.instances", config.data.postgres.instances, MIN_POSTGRES_INSTANCES),
-        ("edge.proxyReplicas", config.edge.proxy_replicas, MIN_PROXY_REPLICAS),
-    ]
-    return [
-        Problem(f"{PROJECT}:{key}", f"stage {config.stage!r} needs at least {minimum}, got {value}")
-        for key, value, minimum in minimums
-        if value < minimum
-    ]
+class AvailabilityConfig(Section):
+    """How much failure a stage must survive; the replica minimums are in `availability_rules.py`."""
+
+    # secure by default: a stage that forgets the key is held to quorum-sized replicas and the policy pack's
+    # HPA/PDB check; only a stage that need not stay up through a node loss opts out
+    highly_available: bool = Field(
+        default=True,
+        description="every tier replicated (service, PostgreSQL, edge proxies), the service with an HPA and a PDB; "
+        "false for a stage a node loss may take down",
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import Problem
-from .loader import PROJECT, register_rule
+from .project import PROJECT
 from .schema import StageConfig
 from .types import cron_max_interval_seconds, duration_seconds
 
@@ -14,7 +14,6 @@ def _key(name: str) -> str:
     return f"{PROJECT}:backup.{name}"
 
 
-@register_rule
 def backup_problems(config: StageConfig) -> list[Problem]:
     """Cross-field rules: retention vs schedule and Object Lock, RPO vs schedule, the store's prerequisites."""
     backup = config.backup

@@ -10,19 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import ValidationError
 
 from .credentials import looks_secret
 from .errors import ConfigError, Problem
 from .project import PROJECT
+from .rules import stage_rule_problems
 from .schema import StageConfig
 from .secrets import SECRET_KEYS, StageSecrets
-from .types import is_digest_pinned
-
-#: Stages whose every image must be pinned by digest, whatever `images.allowTags` says.
-DIGEST_ONLY_STAGES = frozenset({"production"})
 
 #: Largest value of one key as the CLI hands it over (JSON text): the biggest section today is a few KiB,
 #: and the schema's own bounds (strings, lists, settings) are checked only on what passes this.
@@ -37,15 +34,11 @@ class LoadedStage:
     secrets: StageSecrets
 
 
-#: Cross-field rules that need the whole stage; each returns the problems it finds.
-StageRule = Callable[[StageConfig], list[Problem]]
-
-
 def _key(name: str) -> str:
     return f"{PROJECT}:{name}"
 
 
-def _decode(value: Any) -> Any:
+def decode_value(value: Any) -> Any:
     """CLI values are strings; structured ones are JSON."""
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
@@ -72,9 +65,12 @@ def _shown(loc: tuple, value: Any) -> str | None:
     return repr(value)
 
 
-def _pydantic_problems(error: ValidationError, secret_sections: set[str]) -> list[Problem]:
+def pydantic_problems(error: ValidationError, secret_sections: set[str], section: str | None = None) -> list[Problem]:
+    """One problem per pydantic error, named by its stack-file key; `section` prefixes a section model's errors."""
     problems = []
     for item in error.errors():
+        if section is not None:
+            item = {**item, "loc": (section, *item["loc"])}
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "missing":
             message = "required key is missing"
@@ -89,32 +85,6 @@ def _pydantic_problems(error: ValidationError, secret_sections: set[str]) -> lis
             message += f" (got {shown})"
         problems.append(Problem(_location(item["loc"]) if item["loc"] else _key("(stage)"), message))
     return problems
-
-
-def _image_problems(config: StageConfig) -> list[Problem]:
-    images = config.images
-    if config.stage in DIGEST_ONLY_STAGES and images.allow_tags:
-        return [Problem(_key("images.allowTags"), f"stage {config.stage!r} must pin every image by digest")]
-    if images.allow_tags:
-        return []
-    return [
-        Problem(
-            _key(f"images.{field.alias}"),
-            f"expected a digest-pinned reference 'name@sha256:<64 hex>' (images.allowTags is false), got {value!r}",
-        )
-        for name, field in type(images).model_fields.items()
-        if isinstance(value := getattr(images, name), str) and not is_digest_pinned(value)
-    ]
-
-
-#: Sections register further cross-field rules here (see `register_rule`).
-STAGE_RULES: list[StageRule] = [_image_problems]
-
-
-def register_rule(rule: StageRule) -> StageRule:
-    """Decorator: add a cross-field rule that runs on every parsed stage."""
-    STAGE_RULES.append(rule)
-    return rule
 
 
 def parse_stage(
@@ -147,28 +117,17 @@ def parse_stage(
             problems.append(Problem(full_key, f"{len(raw)} characters of configuration; one key holds at most {MAX_KEY_VALUE_LENGTH}"))
             oversized.add(full_key)
             continue
-        sections[name] = _decode(raw)
+        sections[name] = decode_value(raw)
 
     config = None
     try:
         config = StageConfig.model_validate({"stage": stage, **sections})
     except ValidationError as error:
         # a key refused for its size is not also reported missing
-        problems += [p for p in _pydantic_problems(error, secret_sections=set(SECRET_KEYS)) if p.path not in oversized]
+        problems += [p for p in pydantic_problems(error, secret_sections=set(SECRET_KEYS)) if p.path not in oversized]
     if config is not None:
-        for rule in STAGE_RULES:
-            problems += rule(config)
+        problems += stage_rule_problems(config)
     if problems:
         raise ConfigError(source, problems)
     return LoadedStage(config=config, secrets=StageSecrets(values=secret_values, redacted=offline))
 
-
-def load_from_pulumi() -> LoadedStage:
-    """The running program's stage, from the configuration the Pulumi engine supplied."""
-    import pulumi
-    from pulumi.runtime import config as runtime_config
-
-    values = dict(runtime_config.CONFIG.get())
-    secret_keys = {key for key in values if pulumi.runtime.is_config_secret(key)}
-    stack = pulumi.get_stack()
-    return parse_stage(stack, values, secret_keys, source=f"stack {stack!r}")

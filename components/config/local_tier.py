@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from .images import ImagesConfig
 from .types import Section
 
 #: Loopback stand-ins the local tier can start: PostgreSQL 15 (Debian) and moto's S3 server.
@@ -20,8 +21,6 @@ LoopbackService = Literal["postgresql", "s3"]
 
 
 def _image_field_names() -> set[str]:
-    from .schema import ImagesConfig
-
     return set(ImagesConfig.image_keys())
 
 

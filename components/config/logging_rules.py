@@ -1,15 +1,14 @@
-"""Cross-field rules of the `logging` section (registered on import by components.config)."""
+"""Cross-field rules of the `logging` section (listed in `rules.STAGE_RULES`)."""
 
 from __future__ import annotations
 
 from .errors import Problem
-from .loader import PROJECT, register_rule
+from .project import PROJECT
 from .schema import StageConfig
 from .types import parse_image
 
 
-@register_rule
-def _shipper_namespace_is_its_own(config: StageConfig) -> list[Problem]:
+def shipper_namespace_problems(config: StageConfig) -> list[Problem]:
     """The shipper's namespace is relaxed to `privileged`; it must never be one the platform keeps restricted."""
     logging = getattr(config, "logging", None)
     if logging is None:
@@ -26,8 +25,7 @@ def _shipper_namespace_is_its_own(config: StageConfig) -> list[Problem]:
     ]
 
 
-@register_rule
-def _snapshot_bucket(config: StageConfig) -> list[Problem]:
+def snapshot_bucket_problems(config: StageConfig) -> list[Problem]:
     """A stage in AWS snapshots into its own bucket, never into the Object-Locked database backup bucket."""
     logging = getattr(config, "logging", None)
     if logging is None or not logging.snapshots.enabled or config.aws is None:
@@ -43,8 +41,7 @@ def _snapshot_bucket(config: StageConfig) -> list[Problem]:
     return []
 
 
-@register_rule
-def _stack_images_match_version(config: StageConfig) -> list[Problem]:
+def image_version_problems(config: StageConfig) -> list[Problem]:
     """ECK configures each resource for `logging.version`; an image of another version would be misconfigured."""
     logging = getattr(config, "logging", None)
     if logging is None:

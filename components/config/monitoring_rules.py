@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import Problem
-from .loader import PROJECT, register_rule
+from .project import PROJECT
 from .monitoring import RUNBOOK_SUBDIR, runbook_template
 from .types import duration_seconds
 
@@ -12,8 +12,7 @@ def _key(path: str) -> str:
     return f"{PROJECT}:monitoring.{path}"
 
 
-@register_rule
-def _routes_name_defined_receivers(config) -> list[Problem]:
+def receiver_problems(config) -> list[Problem]:
     alertmanager = config.monitoring.alertmanager
     defined = [receiver.name for receiver in alertmanager.receivers]
     problems = [
@@ -34,8 +33,7 @@ def _routes_name_defined_receivers(config) -> list[Problem]:
     return problems
 
 
-@register_rule
-def _every_alert_has_a_runbook(config) -> list[Problem]:
+def runbook_problems(config) -> list[Problem]:
     monitoring = config.monitoring
     problems = []
     for alert, settings in monitoring.alerts.by_name().items():
@@ -46,8 +44,7 @@ def _every_alert_has_a_runbook(config) -> list[Problem]:
     return problems
 
 
-@register_rule
-def _durations_fit_their_windows(config) -> list[Problem]:
+def evaluation_interval_problems(config) -> list[Problem]:
     prometheus = config.monitoring.prometheus
     if duration_seconds(prometheus.evaluation_interval) > duration_seconds(prometheus.scrape_interval) * 4:
         return [Problem(_key("prometheus.evaluationInterval"), "evaluating rules less often than every 4 scrapes delays every alert")]

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from .availability import AvailabilityConfig
 from .aws import AwsConfig
 from .backup import BackupConfig
 from .credentials import looks_secret
@@ -22,10 +23,11 @@ from .logging import LoggingConfig
 from .monitoring import MonitoringConfig
 from .verification import VerificationConfig
 from .edge import EdgeConfig
+from .images import ImagesConfig
 from .network import NetworkConfig
 from .promotion import PromotionConfig
 from .substitutions import SubstitutionsConfig
-from .types import CpuQuantity, Cron, DnsLabel, Duration, ImageRef, MemoryQuantity, Section, cpu_millicores, memory_bytes
+from .types import CpuQuantity, Cron, DnsLabel, Duration, MemoryQuantity, Section, cpu_millicores, memory_bytes
 from .types import ComputeResources  # noqa: F401  (defined in types so section modules can use it)
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36", "1.37")
@@ -45,51 +47,6 @@ class ClusterConfig(Section):
         if value not in SUPPORTED_KUBERNETES_VERSIONS:
             raise ValueError(f"expected one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}, got {value!r}")
         return value
-
-
-class ImagesConfig(Section):
-    """Every image this platform's own workloads run.
-
-    `allowTags` lets a stage run tag-only references (e.g. a laptop cluster);
-    a stage with `allowTags: false` must pin each image by digest.
-    """
-
-    allow_tags: bool = False
-    workflow_service: ImageRef
-    backup_job: ImageRef = Field(description="backup/restore-drill job image built from this repository")
-    backup_object_store: ImageRef | None = Field(
-        default=None, description="S3-compatible server image, for stages whose backup store is 'in-cluster'"
-    )
-    postgres: ImageRef = Field(description="PostgreSQL operand image for CloudNativePG (imageName)")
-    redis: ImageRef
-    redis_exporter: ImageRef
-    # ECK would otherwise derive these from logging.version, a tag: pinned here so the digest rule covers them
-    elasticsearch: ImageRef = Field(description="Elasticsearch image (ECK spec.image); its tag must be logging.version")
-    kibana: ImageRef = Field(description="Kibana image (ECK spec.image); its tag must be logging.version")
-    filebeat: ImageRef = Field(description="Filebeat image (ECK Beat spec.image); its tag must be logging.version")
-    placeholder_digests: tuple[str, ...] = Field(
-        default=(),
-        description="image keys whose digest is made up, not resolved against the registry: refused where the "
-        "stage is deployed (components/config/image_digests.py)",
-    )
-
-    @classmethod
-    def image_keys(cls) -> dict[str, str]:
-        """Stack-file key (camelCase) -> field name, for every image (not the settings about them)."""
-        return {info.alias or name: name for name, info in cls.model_fields.items()
-                if name not in ("allow_tags", "placeholder_digests")}
-
-    @model_validator(mode="after")
-    def _placeholders_name_set_images(self) -> "ImagesConfig":
-        keys = self.image_keys()
-        for key in self.placeholder_digests:
-            if key not in keys:
-                raise ValueError(f"placeholderDigests: {key!r} is not an image key; expected one of {', '.join(sorted(keys))}")
-            if getattr(self, keys[key]) is None:
-                raise ValueError(f"placeholderDigests: {key!r} names an image this stage does not set")
-        if len(set(self.placeholder_digests)) != len(self.placeholder_digests):
-            raise ValueError("placeholderDigests: each image key at most once")
-        return self
 
 
 class NamespacesConfig(Section):
@@ -156,6 +113,7 @@ class StageConfig(Section):
     stage: DnsLabel = Field(description="set by the loader from the stack name, never in the stack file")
     cluster: ClusterConfig
     images: ImagesConfig
+    availability: AvailabilityConfig = AvailabilityConfig()
     namespaces: NamespacesConfig = NamespacesConfig()
     service: ServiceConfig
     backup: BackupConfig

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+from .credentials import REDACTED
+
 if TYPE_CHECKING:
     from .schema import StageConfig
 
-#: What offline synthesis and the tests use in place of every secret value.
-REDACTED = "<redacted>"
+__all__ = ["OPERATOR_SECRETS", "REDACTED", "SECRET_KEYS", "OperatorSecret", "StageSecrets"]
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,6 @@ if str(PROJECT_ROOT) not in sys.path:  # the Pulumi CLI runs the pack from polic
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from components.config import StageConfig, parse_stage, read_stack_file, stack_file_path  # noqa: E402
-from components.config.availability import HIGHLY_AVAILABLE_STAGES  # noqa: E402
-from components.config.loader import DIGEST_ONLY_STAGES  # noqa: E402
 from components.workflow import APP_NAME as WORKFLOW_APP  # noqa: E402
 
 
@@ -35,10 +33,10 @@ class StageRequirements:
     def from_config(cls, config: StageConfig) -> "StageRequirements":
         return cls(
             stage=config.stage,
-            require_digest=config.stage in DIGEST_ONLY_STAGES or not config.images.allow_tags,
+            require_digest=config.images.require_digests or not config.images.allow_tags,
             load_balancer_services=frozenset(config.network.load_balancer_services),
             node_port_services=frozenset(config.network.node_port_services),
-            require_workflow_availability=config.stage in HIGHLY_AVAILABLE_STAGES,
+            require_workflow_availability=config.availability.highly_available,
             workflow_namespace=config.namespaces.workflow,
         )
 

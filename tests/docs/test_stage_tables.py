@@ -46,6 +46,8 @@ def _placement(stage: str) -> dict[str, str]:
     rate = config.edge.rate_limit
     return {
         "kube context": config.cluster.context,
+        "digests only (`images.requireDigests`)": "yes" if config.images.require_digests else "no",
+        "highly available (`availability.highlyAvailable`)": "yes" if config.availability.highly_available else "no",
         "workflow pods (min–max)": f"{config.service.replicas}–{config.service.max_replicas}",
         "PostgreSQL instances": str(config.data.postgres.instances),
         "Redis replicas": str(config.data.redis.replicas),

@@ -8,7 +8,7 @@ from typing import Callable
 
 from wfdeploy import automation as boundary
 from wfdeploy.automation import AutomationError
-from wfdeploy.promotion import CHAIN, CHECKOUT, FAILED, TOOL_FAILED, Deployer, Outcome, Refusal
+from wfdeploy.promotion import CHECKOUT, FAILED, TOOL_FAILED, Deployer, Outcome, Refusal
 from wfdeploy.records import RecordsError, RecordStore
 from wfdeploy.stages import stage_argument
 
@@ -29,7 +29,9 @@ def add_confirmation(parser: argparse.ArgumentParser) -> None:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "promote",
-        help=f"promote a verified release: {CHECKOUT} -> {' -> '.join(CHAIN)}",
+        # not the chain itself: building the parser for any command must not read every stack file
+        help=f"promote a verified release one stage along the chain ({CHECKOUT} into its first stage; "
+        "the stack files' promotion.previousStage define it)",
         description="Preflight, preview, `pulumi up`, `wfdeploy verify` and record, one stage at a time.",
     )
     parser.add_argument(
