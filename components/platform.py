@@ -13,14 +13,19 @@ import pulumi_kubernetes as k8s
 from components.backup.component import DatabaseBackups, DatabaseBackupsArgs
 from components.config import LoadedStage
 from components.data import DataTier, DataTierArgs, cache_endpoint, database_endpoint
-from components.data.postgres import DATABASE
+from components.data import facts as data_facts
 from components.edge import Edge, EdgeArgs
-from components.logging.component import Logging, logging_args
-from components.monitoring import MonitoringStack, MonitoringStackArgs
+from components.logging.component import Logging, LoggingArgs
+from components.logging.facts import snapshot_store_for
+from components.monitoring import MonitoredTarget, MonitoringStack, MonitoringStackArgs
+from components.monitoring.dashboards import dashboards
+from components.monitoring.rules import rule_files
+from components.monitoring.values import chart_values
 from components.network import NetworkPolicies, NetworkPoliciesArgs
 from components.network.flows import intended_flows, platform_namespaces
 from components.promotion import release_outputs
 from components.workflow import SecretEnv, WorkflowService, WorkflowServiceArgs
+from components.workflow import facts as workflow_facts
 
 
 def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
@@ -45,7 +50,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
             connection_settings={
                 "DATABASE_HOST": database.host,
                 "DATABASE_PORT": str(database.port),
-                "DATABASE_NAME": DATABASE,
+                "DATABASE_NAME": data_facts.DATABASE,
                 "DATABASE_SSLMODE": "require",
                 "REDIS_HOST": cache.host,
                 "REDIS_PORT": str(cache.port),
@@ -108,10 +113,40 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
     # the snapshot bucket and role go to the stage's account through the same pinned provider as the backups
     logs = Logging(
         "logging",
-        logging_args(config),
+        LoggingArgs(
+            namespace=config.namespaces.logging,
+            workflow_namespace=config.namespaces.workflow,
+            settings=config.logging,
+            # the setup job runs in the repository's job image
+            job_image=config.images.backup_job,
+            zones=list(config.cluster.zones),
+            snapshot_store=snapshot_store_for(config),
+            elasticsearch_image=config.images.elasticsearch,
+            kibana_image=config.images.kibana,
+            filebeat_image=config.images.filebeat,
+            substitutions=config.substitutions,
+        ),
         opts=pulumi.ResourceOptions(providers={"kubernetes": cluster, **({"aws": cloud} if cloud else {})}),
     )
-    monitoring = MonitoringStack("monitoring", MonitoringStackArgs(config=config, secrets=stage.secrets), opts=on_cluster)
+    monitoring = MonitoringStack(
+        "monitoring",
+        MonitoringStackArgs(
+            namespace=config.namespaces.monitoring,
+            settings=config.monitoring,
+            secrets=stage.secrets,
+            chart_values=chart_values(config),
+            rule_files=rule_files(config),
+            dashboards=dashboards(config),
+            # each concern states how it is scraped (its facts module); the monitors live with the monitoring stack
+            targets=(
+                MonitoredTarget(workflow_facts.SCRAPE_TARGET, config.namespaces.workflow),
+                MonitoredTarget(data_facts.POSTGRES_SCRAPE_TARGET, config.namespaces.data),
+                MonitoredTarget(data_facts.CACHE_SCRAPE_TARGET, config.namespaces.data),
+            ),
+            crds_only=config.substitutions.crds_only,
+        ),
+        opts=on_cluster,
+    )
 
     # last: the policies land in the namespaces the components above create
     NetworkPolicies(
@@ -128,7 +163,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         "edgeHostname": edge.hostname,
         "edgeUrl": edge.url,
         "databaseHost": database.host,
-        "databaseName": DATABASE,
+        "databaseName": data_facts.DATABASE,
         "databaseCredentialsSecret": database.secret_name,
         "cacheHost": cache.host,
         "backupBucket": backups.bucket,

@@ -19,9 +19,8 @@ from components.kube import (
     tag_only_image_reasons,
 )
 
-BACKUP_CRONJOB = "workflow-db-backup"
-RESTORE_DRILL_CRONJOB = "workflow-db-restore-drill"
-SERVICE_ACCOUNT = "workflow-backup"
+from .facts import BACKUP_CRONJOB, JOB_MODULE, RESTORE_DRILL_CRONJOB, SERVICE_ACCOUNT
+
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 JOB_UID = 10001  # the job image's non-root user
 
@@ -97,7 +96,7 @@ class BackupJobs(pulumi.ComponentResource):
                 "name": command,
                 "image": args.image,
                 "imagePullPolicy": "IfNotPresent",
-                "command": ["python3", "-m", "components.backup.job", command],
+                "command": ["python3", "-m", JOB_MODULE, command],
                 "env": env,
                 "resources": settings.resources.as_kubernetes(),
                 "securityContext": restricted_container_security_context(),

@@ -24,9 +24,10 @@ from components.kube import (
     tag_only_image_reasons,
 )
 
-STORE_NAME = "workflow-backup-store"
+from .facts import STORE_NAME
+from .facts import STORE_PORT as PORT
+
 CREDENTIALS_SECRET = f"{STORE_NAME}-credentials"
-PORT = 7070
 REGION = "us-east-1"  # any name works for a single-site server; boto3 needs one
 
 

@@ -17,12 +17,10 @@ from components.config.data import DataConfig
 from components.config.substitutions import SubstitutionsConfig
 from components.kube import child, restricted_namespace
 
-from . import postgres, redis
+from .facts import APP_SECRET, APP_USER, AUTH_SECRET, CACHE_NAME, DATABASE, OPERATOR_RELEASE, POOLER_NAME, POSTGRES_PORT, REDIS_PORT
 from .passwords import generated_password, secret_labels
 from .postgres import PostgresCluster, PostgresClusterArgs
 from .redis import RedisCache, RedisCacheArgs
-
-OPERATOR_RELEASE = "cloudnative-pg"
 
 
 @dataclass(frozen=True)
@@ -79,15 +77,15 @@ class DataTier(pulumi.ComponentResource):
             suffix = "" if index == 0 else f"-client{index}"
             app_secret = k8s.core.v1.Secret(
                 f"{name}-db-app{suffix}",
-                metadata={"name": postgres.APP_SECRET, "namespace": target, "labels": secret_labels(postgres.APP_SECRET)},
+                metadata={"name": APP_SECRET, "namespace": target, "labels": secret_labels(APP_SECRET)},
                 type="kubernetes.io/basic-auth",
-                string_data={"username": postgres.APP_USER, "password": db_password},
+                string_data={"username": APP_USER, "password": db_password},
                 opts=in_namespace,
             )
             app_secrets += [app_secret] if index == 0 else []
             k8s.core.v1.Secret(
                 f"{name}-cache-auth{suffix}",
-                metadata={"name": redis.AUTH_SECRET, "namespace": target, "labels": secret_labels(redis.AUTH_SECRET)},
+                metadata={"name": AUTH_SECRET, "namespace": target, "labels": secret_labels(AUTH_SECRET)},
                 type="Opaque",
                 string_data={"password": cache_password},
                 opts=in_namespace,
@@ -99,7 +97,7 @@ class DataTier(pulumi.ComponentResource):
                 namespace=namespace.metadata["name"],
                 image=args.postgres_image,
                 settings=settings.postgres,
-                app_secret_name=postgres.APP_SECRET,
+                app_secret_name=APP_SECRET,
                 zones=args.zones,
                 # the bootstrap reads the app Secret: declare it before the Cluster
                 requires=[operator, namespace, *app_secrets],
@@ -114,14 +112,14 @@ class DataTier(pulumi.ComponentResource):
                 image=args.redis_image,
                 exporter_image=args.redis_exporter_image,
                 settings=settings.redis,
-                auth_secret_name=redis.AUTH_SECRET,
+                auth_secret_name=AUTH_SECRET,
                 zones=args.zones,
             ),
             opts=in_namespace,
         )
 
         self.database = database_endpoint(args.namespace)
-        self.database_name = postgres.DATABASE
+        self.database_name = DATABASE
         self.cache = cache_endpoint(args.namespace)
         self.register_outputs(
             {
@@ -135,9 +133,9 @@ class DataTier(pulumi.ComponentResource):
 
 def database_endpoint(namespace: str) -> Endpoint:
     """The PgBouncer (read-write) endpoint clients use; known before the tier is declared."""
-    return Endpoint(f"{postgres.POOLER_NAME}.{namespace}.svc", postgres.PORT, postgres.APP_SECRET)
+    return Endpoint(f"{POOLER_NAME}.{namespace}.svc", POSTGRES_PORT, APP_SECRET)
 
 
 def cache_endpoint(namespace: str) -> Endpoint:
     """The Redis primary endpoint clients use."""
-    return Endpoint(f"{redis.CACHE_NAME}.{namespace}.svc", redis.PORT, redis.AUTH_SECRET)
+    return Endpoint(f"{CACHE_NAME}.{namespace}.svc", REDIS_PORT, AUTH_SECRET)

@@ -13,15 +13,15 @@ from components.config.data import PostgresConfig
 from components.config.types import memory_bytes
 from components.kube import child, standard_labels
 
-CLUSTER_NAME = "workflow-db"
-POOLER_NAME = f"{CLUSTER_NAME}-pooler-rw"
-APP_SECRET = f"{CLUSTER_NAME}-app"
-DATABASE = "workflow"
-APP_USER = "workflow"
-PORT = 5432
-#: Ports of CloudNativePG's built-in exporters (instances and PgBouncer).
-METRICS_PORT = 9187
-POOLER_METRICS_PORT = 9127
+from .facts import (
+    APP_USER,
+    CLUSTER_NAME,
+    DATABASE,
+    METRICS_PORT_NAME,
+    POOLER_METRICS_PORT,
+    POOLER_NAME,
+    POSTGRES_METRICS_PORT,
+)
 
 #: Extra exporter queries over pg_stat_statements, for the < 100 ms query target.
 STATEMENT_QUERIES = {
@@ -209,7 +209,7 @@ class PostgresCluster(pulumi.ComponentResource):
         # Services that give the monitoring concern stable `metrics` ports to scrape
         for suffix, selector, port in (
             # the pooler's pods carry `cnpg.io/cluster` too: only the instances serve the exporter port
-            ("metrics", {**cluster_selector, "cnpg.io/podRole": "instance"}, METRICS_PORT),
+            ("metrics", {**cluster_selector, "cnpg.io/podRole": "instance"}, POSTGRES_METRICS_PORT),
             ("pooler-metrics", pooler_selector, POOLER_METRICS_PORT),
         ):
             k8s.core.v1.Service(
@@ -224,7 +224,7 @@ class PostgresCluster(pulumi.ComponentResource):
                 spec={
                     "type": "ClusterIP",
                     "selector": selector,
-                    "ports": [{"name": "metrics", "port": port, "targetPort": port, "protocol": "TCP"}],
+                    "ports": [{"name": METRICS_PORT_NAME, "port": port, "targetPort": port, "protocol": "TCP"}],
                 },
                 opts=child(self),
             )

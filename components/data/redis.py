@@ -20,11 +20,9 @@ from components.kube import (
     tag_only_image_reasons,
 )
 
-CACHE_NAME = "workflow-cache"
-HEADLESS_NAME = f"{CACHE_NAME}-headless"
-AUTH_SECRET = f"{CACHE_NAME}-auth"
-PORT = 6379
-METRICS_PORT = 9121
+from .facts import CACHE_NAME, HEADLESS_NAME, METRICS_PORT_NAME, REDIS_METRICS_PORT
+from .facts import REDIS_PORT as PORT
+
 #: a high uid outside the image's and the host's accounts; redis-server needs no passwd entry and
 #: fsGroup makes the data volume writable for it
 REDIS_UID = 10001
@@ -103,7 +101,7 @@ class RedisCache(pulumi.ComponentResource):
                 "selector": selector,
                 "ports": [
                     {"name": "redis", "port": PORT, "targetPort": "redis", "protocol": "TCP"},
-                    {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+                    {"name": METRICS_PORT_NAME, "port": REDIS_METRICS_PORT, "targetPort": METRICS_PORT_NAME, "protocol": "TCP"},
                 ],
             },
             opts=child(self),
@@ -151,11 +149,11 @@ class RedisCache(pulumi.ComponentResource):
             "image": args.exporter_image,
             "imagePullPolicy": "IfNotPresent",
             "env": [{"name": "REDIS_ADDR", "value": f"redis://127.0.0.1:{PORT}"}, password_env],
-            "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+            "ports": [{"name": METRICS_PORT_NAME, "containerPort": REDIS_METRICS_PORT, "protocol": "TCP"}],
             "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
             "securityContext": restricted_container_security_context(),
-            "readinessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 10},
-            "livenessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 20, "failureThreshold": 3},
+            "readinessProbe": {"httpGet": {"path": "/health", "port": METRICS_PORT_NAME}, "periodSeconds": 10},
+            "livenessProbe": {"httpGet": {"path": "/health", "port": METRICS_PORT_NAME}, "periodSeconds": 20, "failureThreshold": 3},
         }
         anti_affinity_term = {
             "topologyKey": "kubernetes.io/hostname",

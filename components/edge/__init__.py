@@ -17,18 +17,22 @@ from components.charts import install_chart
 from components.config.edge import EdgeConfig
 from components.config.substitutions import SubstitutionsConfig
 from components.kube import child, restricted_namespace, standard_labels
+from components.workflow import facts as workflow
 
-GATEWAY_RELEASE = "envoy-gateway"
-CERT_MANAGER_RELEASE = "cert-manager"
-CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
-GATEWAY_CLASS = "workflow-envoy"
-GATEWAY_NAME = "workflow-gateway"
-ROUTE_NAME = "workflow-service"
-PROXY_CONFIG = "workflow-proxy"
-TLS_SECRET = "workflow-edge-tls"
-ISSUER_NAME = "workflow-acme"
-#: Paths of the service contract that stay inside the cluster.
-INTERNAL_PATHS = ("/metrics",)
+from .facts import (
+    CERT_MANAGER_RELEASE,
+    CONTROLLER_NAME,
+    GATEWAY_CLASS,
+    GATEWAY_NAME,
+    GATEWAY_RELEASE,
+    HTTP_LISTENER_PORT,
+    HTTPS_LISTENER_PORT,
+    INTERNAL_PATHS,
+    ISSUER_NAME,
+    PROXY_CONFIG,
+    ROUTE_NAME,
+    TLS_SECRET,
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class EdgeArgs:
     settings: EdgeConfig
     backend_namespace: pulumi.Input[str]
     backend_service: pulumi.Input[str]
-    backend_port: int = 80
+    backend_port: int = workflow.SERVICE_PORT
     zones: list[str] = field(default_factory=list)
     allow_load_balancer: bool = False
     substitutions: SubstitutionsConfig = field(default_factory=SubstitutionsConfig)
@@ -91,14 +95,14 @@ class Edge(pulumi.ComponentResource):
 
         in_edge = {"namespace": namespace.metadata["name"], "labels": labels}
         listeners: list[dict[str, Any]] = [
-            {"name": "http", "protocol": "HTTP", "port": 80, "hostname": settings.hostname,
+            {"name": "http", "protocol": "HTTP", "port": HTTP_LISTENER_PORT, "hostname": settings.hostname,
              "allowedRoutes": {"namespaces": {"from": "Same"}}},
         ]
         waits_for: list[pulumi.Resource] = [gateway_chart, namespace]
         if settings.tls.enabled:
             waits_for += self._certificate(name, args, namespace, gateway_chart)
             listeners.append(
-                {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": settings.hostname,
+                {"name": "https", "protocol": "HTTPS", "port": HTTPS_LISTENER_PORT, "hostname": settings.hostname,
                  "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "group": "", "name": TLS_SECRET}]},
                  "allowedRoutes": {"namespaces": {"from": "Same"}}}
             )

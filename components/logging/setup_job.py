@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from components.kube import restricted_container_security_context, restricted_pod_security_context, standard_labels
+from components.logging.facts import SETUP_NAME
 from components.logging.stack import ELASTIC_USER_SECRET, HTTP_CA_SECRET, http_url
 
-SETUP_NAME = "logging-setup"
 STATE_FILE = "desired-state.json"
 STATE_DIR = "/etc/logging-setup"
 CREDENTIALS_DIR = "/etc/elasticsearch/credentials"

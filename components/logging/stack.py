@@ -8,9 +8,8 @@ import pulumi
 
 from components.config.logging import LoggingConfig
 from components.kube import restricted_container_security_context, standard_labels
+from components.logging.facts import ELASTICSEARCH_HTTP_PORT, ELASTICSEARCH_NAME, KIBANA_NAME
 
-ELASTICSEARCH_NAME = "elasticsearch"
-KIBANA_NAME = "kibana"
 NODE_SET = "default"
 #: ECK's fixed names: the data volume claim, the elastic user's Secret and the public HTTP CA.
 DATA_VOLUME = "elasticsearch-data"
@@ -26,7 +25,7 @@ ELASTIC_UID = 1000
 
 def http_url(namespace: str) -> str:
     """The in-cluster HTTPS endpoint of the cluster (ECK's `<name>-es-http` Service)."""
-    return f"https://{ELASTICSEARCH_NAME}-es-http.{namespace}.svc:9200"
+    return f"https://{ELASTICSEARCH_NAME}-es-http.{namespace}.svc:{ELASTICSEARCH_HTTP_PORT}"
 
 
 def _pod_security_context() -> dict[str, Any]:

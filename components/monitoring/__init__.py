@@ -3,41 +3,70 @@
 Rule files (rules.py), the Alertmanager config (alertmanager.py) and the
 dashboards (dashboards.py) are pure functions of the stage configuration:
 `render` writes them as files for promtool/amtool, and this component wraps
-the same data into PrometheusRule objects, chart values and ConfigMaps.
+the same data into PrometheusRule objects, chart values and ConfigMaps. The
+monitors scrape other concerns' pods from those concerns' own scrape-target
+facts (`components/<concern>/facts.py`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.charts import install_chart
-from components.config.schema import StageConfig
+from components.config.monitoring import MonitoringConfig
 from components.config.secrets import StageSecrets
+from components.facts import ScrapeTarget
 from components.kube import child, restricted_namespace, standard_labels
-from components.monitoring import names
-from components.monitoring.dashboards import dashboards
-from components.monitoring.rules import rule_files
-from components.monitoring.values import chart_values
+from components.monitoring import facts
 
-#: Scrape targets by contract (DESIGN.md); the data and workflow components create them.
-WORKFLOW_SERVICE = "workflow-service"
-CNPG_CLUSTER = "workflow-db"
-CACHE_NAME = "workflow-cache"
+
+@dataclass(frozen=True)
+class MonitoredTarget:
+    """Another concern's scrape target, in the namespace its pods run in."""
+
+    target: ScrapeTarget
+    namespace: str
 
 
 @dataclass(frozen=True)
 class MonitoringStackArgs:
-    config: StageConfig
+    namespace: str
+    settings: MonitoringConfig
+    #: operator-supplied receiver credentials; only the keys the receivers name are read, as secret Outputs
     secrets: StageSecrets
+    #: the chart's stage values, the rule files and the dashboards, as `render` writes them
+    chart_values: dict[str, Any]
+    rule_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    targets: tuple[MonitoredTarget, ...] = ()
+    #: the chart release is left out (substitutions.chartReleases: crds-only)
+    crds_only: bool = False
 
 
 def _labels(name: str) -> dict[str, str]:
     return standard_labels(name, "monitoring")
+
+
+def monitor_spec(target: ScrapeTarget, namespace: str, interval: str) -> dict[str, Any]:
+    """The ServiceMonitor's or PodMonitor's spec that scrapes one target every `interval`."""
+    endpoint: dict[str, Any] = {"port": target.port}
+    if target.path:
+        endpoint["path"] = target.path
+    endpoint["interval"] = interval
+    if target.honor_labels:
+        endpoint["honorLabels"] = True
+    endpoints_key = "endpoints" if target.kind == "ServiceMonitor" else "podMetricsEndpoints"
+    return {
+        "namespaceSelector": {"matchNames": [namespace]},
+        "selector": {"matchLabels": dict(target.match_labels)},
+        endpoints_key: [endpoint],
+    }
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -47,13 +76,36 @@ class MonitoringStack(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:monitoring:MonitoringStack", name, None, opts)
-        config = args.config
-        settings = config.monitoring
-        ns_name = config.namespaces.monitoring
-        namespace = restricted_namespace(f"{name}-namespace", ns_name, "monitoring", child(self))
-        in_namespace = child(self, depends_on=[namespace])
-        prerequisites: list[pulumi.Resource] = [namespace]
+        namespace = restricted_namespace(f"{name}-namespace", args.namespace, "monitoring", child(self))
+        prerequisites = [namespace, *self._prerequisites(name, args, child(self, depends_on=[namespace]))]
+        chart = install_chart(
+            f"{name}-stack",
+            facts.RELEASE,
+            args.namespace,
+            args.chart_values,
+            child(self, depends_on=prerequisites),
+            crds_only=args.crds_only,
+        )
+        # monitors and rules need the chart's CRDs
+        self._monitors_and_rules(name, args, child(self, depends_on=[chart]))
+        self._dashboards(name, args, child(self, depends_on=[namespace]))
 
+        self.namespace = namespace.metadata["name"]
+        self.register_outputs({"namespace": self.namespace})
+
+    def _metadata(self, args: MonitoringStackArgs, object_name: str, extra: dict[str, str] | None = None) -> dict:
+        """Every monitor, rule and dashboard carries the label Prometheus's (and Grafana's) selectors match."""
+        platform_key, platform_value = facts.SELECTOR_LABEL
+        return {
+            "name": object_name,
+            "namespace": args.namespace,
+            "labels": {**_labels(object_name), platform_key: platform_value, **(extra or {})},
+        }
+
+    def _prerequisites(self, name: str, args: MonitoringStackArgs, in_namespace: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """What the chart needs first: node-exporter's namespace, the receivers' and Grafana's admin Secrets."""
+        settings = args.settings
+        prerequisites: list[pulumi.Resource] = []
         if settings.node_exporter.enabled:
             # node-exporter reads the host (hostPID, hostNetwork, hostPath): only Pod Security `privileged` admits it,
             # so it gets a namespace of its own instead of weakening the monitoring namespace
@@ -77,7 +129,7 @@ class MonitoringStack(pulumi.ComponentResource):
             prerequisites.append(
                 k8s.core.v1.Secret(
                     f"{name}-receivers",
-                    metadata={"name": names.RECEIVER_SECRET_NAME, "namespace": ns_name, "labels": _labels(names.RECEIVER_SECRET_NAME)},
+                    metadata={"name": facts.RECEIVER_SECRET_NAME, "namespace": args.namespace, "labels": _labels(facts.RECEIVER_SECRET_NAME)},
                     type="Opaque",
                     string_data={key: pulumi.Output.secret(args.secrets.get(key)) for key in key_names},
                     opts=in_namespace,
@@ -88,81 +140,43 @@ class MonitoringStack(pulumi.ComponentResource):
         prerequisites.append(
             k8s.core.v1.Secret(
                 f"{name}-grafana-admin",
-                metadata={"name": names.GRAFANA_ADMIN_SECRET, "namespace": ns_name, "labels": _labels(names.GRAFANA_ADMIN_SECRET)},
+                metadata={"name": facts.GRAFANA_ADMIN_SECRET, "namespace": args.namespace, "labels": _labels(facts.GRAFANA_ADMIN_SECRET)},
                 type="Opaque",
                 string_data={"admin-user": settings.grafana.admin_user, "admin-password": admin_password.result},
                 opts=in_namespace,
             )
         )
+        return prerequisites
 
-        chart = install_chart(
-            f"{name}-stack",
-            names.RELEASE,
-            ns_name,
-            chart_values(config),
-            child(self, depends_on=prerequisites),
-            crds_only=config.substitutions.crds_only,
-        )
-        # monitors and rules need the chart's CRDs
-        after_chart = child(self, depends_on=[chart])
-        platform_key, platform_value = names.SELECTOR_LABEL
-
-        def metadata(object_name: str, extra: dict[str, str] | None = None) -> dict:
-            return {
-                "name": object_name,
-                "namespace": ns_name,
-                "labels": {**_labels(object_name), platform_key: platform_value, **(extra or {})},
-            }
-
-        k8s.apiextensions.CustomResource(
-            f"{name}-workflow-service-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata=metadata(WORKFLOW_SERVICE),
-            spec={
-                "namespaceSelector": {"matchNames": [config.namespaces.workflow]},
-                "selector": {"matchLabels": {"app.kubernetes.io/name": WORKFLOW_SERVICE}},
-                "endpoints": [
-                    # the service's own `service` label (metric contract) must win over the target's
-                    {"port": "http", "path": "/metrics", "interval": settings.prometheus.scrape_interval, "honorLabels": True}
-                ],
-            },
-            opts=after_chart,
-        )
-        # the data tier's exporters: CloudNativePG's built-in one and the redis_exporter sidecar
-        for resource_suffix, target, match_labels in (
-            ("postgres-pod-monitor", CNPG_CLUSTER, {"cnpg.io/cluster": CNPG_CLUSTER}),
-            ("cache-pod-monitor", CACHE_NAME, {"app.kubernetes.io/name": CACHE_NAME}),
-        ):
+    def _monitors_and_rules(self, name: str, args: MonitoringStackArgs, after_chart: pulumi.ResourceOptions) -> None:
+        """A monitor per scrape target of the other concerns, then a PrometheusRule per rule file."""
+        for monitored in args.targets:
+            target = monitored.target
             k8s.apiextensions.CustomResource(
-                f"{name}-{resource_suffix}",
+                f"{name}-{target.monitor_resource}",
                 api_version="monitoring.coreos.com/v1",
-                kind="PodMonitor",
-                metadata=metadata(target),
-                spec={
-                    "namespaceSelector": {"matchNames": [config.namespaces.data]},
-                    "selector": {"matchLabels": match_labels},
-                    "podMetricsEndpoints": [{"port": "metrics", "interval": settings.prometheus.scrape_interval}],
-                },
+                kind=target.kind,
+                metadata=self._metadata(args, target.name),
+                spec=monitor_spec(target, monitored.namespace, args.settings.prometheus.scrape_interval),
                 opts=after_chart,
             )
-        for file_name, document in rule_files(config).items():
+        for file_name, document in args.rule_files.items():
             k8s.apiextensions.CustomResource(
                 f"{name}-rules-{file_name}",
                 api_version="monitoring.coreos.com/v1",
                 kind="PrometheusRule",
-                metadata=metadata(file_name),
+                metadata=self._metadata(args, file_name),
                 spec=document,
                 opts=after_chart,
             )
-        dashboard_key, dashboard_value = names.DASHBOARD_LABEL
-        for board_name, board in dashboards(config).items():
+
+    def _dashboards(self, name: str, args: MonitoringStackArgs, in_namespace: pulumi.ResourceOptions) -> None:
+        """A ConfigMap per dashboard, found by Grafana's sidecar through its label."""
+        dashboard_key, dashboard_value = facts.DASHBOARD_LABEL
+        for board_name, board in args.dashboards.items():
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{board_name}",
-                metadata=metadata(f"dashboard-{board_name}", {dashboard_key: dashboard_value}),
+                metadata=self._metadata(args, f"dashboard-{board_name}", {dashboard_key: dashboard_value}),
                 data={f"{board_name}.json": json.dumps(board, indent=2, sort_keys=True)},
                 opts=in_namespace,
             )
-
-        self.namespace = namespace.metadata["name"]
-        self.register_outputs({"namespace": self.namespace})

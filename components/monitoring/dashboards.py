@@ -14,8 +14,10 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
+from components.backup.facts import BACKUP_CRONJOB, RESTORE_DRILL_CRONJOB
 from components.config.schema import StageConfig
-from components.monitoring.rules import BACKUP_CRONJOB, RESTORE_DRILL_CRONJOB, WORKFLOW_JOB, error_ratio_record
+from components.monitoring.rules import error_ratio_record
+from components.workflow.facts import SCRAPE_JOB as WORKFLOW_JOB
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
 

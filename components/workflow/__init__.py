@@ -27,8 +27,8 @@ from components.kube import (
     tag_only_image_reasons,
 )
 
-APP_NAME = "workflow-service"
-PORT_NAME = "http"
+from .facts import APP_NAME, COMPONENT, CONTAINER, HEALTH_PATH, PORT_NAME, READY_PATH, SERVICE_PORT
+
 SCRATCH_MOUNT = "/tmp"
 
 
@@ -65,18 +65,29 @@ class WorkflowService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WorkflowServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:workflow:WorkflowService", name, None, opts)
-        settings = args.settings
-        labels = standard_labels(APP_NAME, "api")
-        selector = selector_labels(APP_NAME)
-        metadata = {"name": APP_NAME, "namespace": args.namespace, "labels": labels}
+        metadata = {"name": APP_NAME, "namespace": args.namespace, "labels": standard_labels(APP_NAME, COMPONENT)}
 
-        namespace = restricted_namespace(f"{name}-namespace", args.namespace, "api", child(self))
+        namespace = restricted_namespace(f"{name}-namespace", args.namespace, COMPONENT, child(self))
         in_namespace = child(self, depends_on=[namespace])
 
         account = k8s.core.v1.ServiceAccount(
             f"{name}-account", metadata=metadata, automount_service_account_token=False, opts=in_namespace
         )
-        config_map = k8s.core.v1.ConfigMap(
+        config_map = self._settings(name, args, metadata, in_namespace)
+        deployment = self._deployment(name, args, metadata, account, config_map, in_namespace)
+        service = self._service(name, metadata, in_namespace)
+        self._availability(name, args.settings, metadata, deployment, in_namespace)
+
+        self.namespace = namespace.metadata["name"]
+        self.service_name = service.metadata["name"]
+        self.register_outputs({"namespace": self.namespace, "service_name": self.service_name})
+
+    def _settings(
+        self, name: str, args: WorkflowServiceArgs, metadata: dict, opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.ConfigMap:
+        """The non-secret settings, read by the pod through envFrom."""
+        settings = args.settings
+        return k8s.core.v1.ConfigMap(
             f"{name}-settings",
             metadata={**metadata, "name": f"{APP_NAME}-settings"},
             data={
@@ -86,49 +97,24 @@ class WorkflowService(pulumi.ComponentResource):
                 **args.connection_settings,
                 **settings.settings,
             },
-            opts=in_namespace,
+            opts=opts,
         )
-        # envFrom is read at pod start only: a changed ConfigMap must roll the pods
-        settings_checksum = config_map.data.apply(checksum_of_settings)
 
-        env = [
-            {"name": key, "valueFrom": {"secretKeyRef": {"name": ref.secret_name, "key": ref.key}}}
-            for key, ref in sorted(args.secret_env.items())
-        ]
-        probe = {"httpGet": {"path": "/healthz", "port": PORT_NAME}, "periodSeconds": 10, "timeoutSeconds": 2}
-        container = {
-            "name": APP_NAME,
-            "image": args.image,
-            "imagePullPolicy": "IfNotPresent",
-            "ports": [{"name": PORT_NAME, "containerPort": settings.port, "protocol": "TCP"}],
-            "envFrom": [{"configMapRef": {"name": config_map.metadata["name"]}}],
-            "env": env,
-            "resources": settings.resources.as_kubernetes(),
-            "securityContext": restricted_container_security_context(),
-            # startup gives a cold start 2 minutes before liveness may restart the pod
-            "startupProbe": {**probe, "failureThreshold": 24, "periodSeconds": 5},
-            "livenessProbe": {**probe, "failureThreshold": 3},
-            "readinessProbe": {
-                "httpGet": {"path": "/readyz", "port": PORT_NAME},
-                "periodSeconds": 5,
-                "timeoutSeconds": 2,
-                "failureThreshold": 2,
-            },
-            # keep serving while endpoints drop this pod from load balancers, then SIGTERM
-            "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
-            "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH_MOUNT}],
-        }
-        spread = [
-            {
-                "maxSkew": 1,
-                "topologyKey": key,
-                "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": selector},
-            }
-            for key in (["topology.kubernetes.io/zone"] if args.zones else []) + ["kubernetes.io/hostname"]
-        ]
+    def _deployment(
+        self,
+        name: str,
+        args: WorkflowServiceArgs,
+        metadata: dict,
+        account: k8s.core.v1.ServiceAccount,
+        config_map: k8s.core.v1.ConfigMap,
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.apps.v1.Deployment:
+        """The pods, rolled whenever the settings change (envFrom is read at pod start only)."""
+        settings = args.settings
+        selector = selector_labels(APP_NAME)
+        settings_checksum = config_map.data.apply(checksum_of_settings)
         skips = {**({"CKV_K8S_35": SECRET_ENV_REASON} if args.secret_env else {}), **tag_only_image_reasons(args.image)}
-        deployment = k8s.apps.v1.Deployment(
+        return k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={**metadata, **({"annotations": checkov_skips(skips)} if skips else {})},
             # no `replicas`: the HPA owns the count (minReplicas below); setting it here would make the next
@@ -139,7 +125,7 @@ class WorkflowService(pulumi.ComponentResource):
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "template": {
                     "metadata": {
-                        "labels": {**labels, **selector},
+                        "labels": {**metadata["labels"], **selector},
                         "annotations": {"checksum/settings": settings_checksum},
                     },
                     "spec": {
@@ -147,33 +133,41 @@ class WorkflowService(pulumi.ComponentResource):
                         "automountServiceAccountToken": False,
                         "terminationGracePeriodSeconds": settings.termination_grace_period_seconds,
                         "securityContext": restricted_pod_security_context(),
-                        "topologySpreadConstraints": spread,
-                        "containers": [container],
+                        "topologySpreadConstraints": spread_constraints(args.zones, selector),
+                        "containers": [service_container(args, config_map.metadata["name"])],
                         "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "64Mi"}}],
                     },
                 },
             },
-            opts=in_namespace,
+            opts=opts,
         )
-        service = k8s.core.v1.Service(
+
+    def _service(self, name: str, metadata: dict, opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
             f"{name}-service",
             metadata=metadata,
             spec={
                 "type": "ClusterIP",
-                "selector": selector,
-                "ports": [{"name": PORT_NAME, "port": 80, "targetPort": PORT_NAME, "protocol": "TCP"}],
+                "selector": selector_labels(APP_NAME),
+                "ports": [{"name": PORT_NAME, "port": SERVICE_PORT, "targetPort": PORT_NAME, "protocol": "TCP"}],
             },
-            opts=in_namespace,
+            opts=opts,
         )
+
+    def _availability(
+        self, name: str, settings: ServiceConfig, metadata: dict, deployment: k8s.apps.v1.Deployment,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        """The disruption budget and the autoscaler that owns the replica count."""
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=metadata,
             spec={
                 # one pod may be evicted at a time, and never the last one
                 "maxUnavailable": 1 if settings.replicas > 1 else 0,
-                "selector": {"matchLabels": selector},
+                "selector": {"matchLabels": selector_labels(APP_NAME)},
             },
-            opts=in_namespace,
+            opts=opts,
         )
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
@@ -195,9 +189,50 @@ class WorkflowService(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=in_namespace,
+            opts=opts,
         )
 
-        self.namespace = namespace.metadata["name"]
-        self.service_name = service.metadata["name"]
-        self.register_outputs({"namespace": self.namespace, "service_name": self.service_name})
+
+def service_container(args: WorkflowServiceArgs, config_map_name: pulumi.Input[str]) -> dict:
+    """The service's container: the contract's port and probes, credentials only as Secret references."""
+    settings = args.settings
+    env = [
+        {"name": key, "valueFrom": {"secretKeyRef": {"name": ref.secret_name, "key": ref.key}}}
+        for key, ref in sorted(args.secret_env.items())
+    ]
+    probe = {"httpGet": {"path": HEALTH_PATH, "port": PORT_NAME}, "periodSeconds": 10, "timeoutSeconds": 2}
+    return {
+        "name": CONTAINER,
+        "image": args.image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": PORT_NAME, "containerPort": settings.port, "protocol": "TCP"}],
+        "envFrom": [{"configMapRef": {"name": config_map_name}}],
+        "env": env,
+        "resources": settings.resources.as_kubernetes(),
+        "securityContext": restricted_container_security_context(),
+        # startup gives a cold start 2 minutes before liveness may restart the pod
+        "startupProbe": {**probe, "failureThreshold": 24, "periodSeconds": 5},
+        "livenessProbe": {**probe, "failureThreshold": 3},
+        "readinessProbe": {
+            "httpGet": {"path": READY_PATH, "port": PORT_NAME},
+            "periodSeconds": 5,
+            "timeoutSeconds": 2,
+            "failureThreshold": 2,
+        },
+        # keep serving while endpoints drop this pod from load balancers, then SIGTERM
+        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+        "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH_MOUNT}],
+    }
+
+
+def spread_constraints(zones: list[str], selector: dict[str, str]) -> list[dict]:
+    """Spread over zones (when the stage has them) and nodes, never refusing to schedule."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": selector},
+        }
+        for key in (["topology.kubernetes.io/zone"] if zones else []) + ["kubernetes.io/hostname"]
+    ]

@@ -18,7 +18,7 @@ if str(PROJECT_ROOT) not in sys.path:  # the Pulumi CLI runs the pack from polic
 from components.config import StageConfig, parse_stage, read_stack_file, stack_file_path  # noqa: E402
 from components.config.availability import HIGHLY_AVAILABLE_STAGES  # noqa: E402
 from components.config.loader import DIGEST_ONLY_STAGES  # noqa: E402
-from components.workflow import APP_NAME as WORKFLOW_APP  # noqa: E402
+from components.workflow.facts import APP_NAME as WORKFLOW_APP  # noqa: E402
 
 
 @dataclass(frozen=True)
