@@ -21,10 +21,15 @@ ELASTICSEARCH_NAME = "elasticsearch"
 KIBANA_NAME = "kibana"
 BEAT_NAME = "filebeat"
 SETUP_NAME = "logging-setup"
+#: ECK's fixed container names in the pod templates it merges with ours.
+ELASTICSEARCH_CONTAINER = "elasticsearch"
+KIBANA_CONTAINER = "kibana"
+BEAT_CONTAINER = "filebeat"
 
 ELASTICSEARCH_HTTP_PORT = 9200
+#: ECK's HTTP Service in front of the cluster (`<name>-es-http`).
+HTTP_SERVICE = f"{ELASTICSEARCH_NAME}-es-http"
 ELASTICSEARCH_TRANSPORT_PORT = 9300
-KIBANA_PORT = 5601
 
 ELASTICSEARCH_PODS = Pods(
     ELASTICSEARCH_NAME,

@@ -19,7 +19,7 @@ from components.config.schema import StageConfig
 from components.data import facts as data
 from components.edge import facts as edge
 from components.facts import Pods
-from components.logging import facts as logging
+from components.logging import facts as logs
 from components.monitoring import facts as monitoring
 from components.network.chart_pods import chart_pods
 from components.workflow import facts as workflow
@@ -139,11 +139,11 @@ def intended_flows(config: StageConfig) -> list[Flow]:
     envoy_gateway_certgen = chart_workload("envoy-gateway-certgen", config.edge.controller_namespace, edge.GATEWAY_RELEASE, "certgen")
 
     # logging: ECK operator, Elasticsearch, Kibana, setup job, Filebeat
-    elasticsearch = pods_in(logging.ELASTICSEARCH_PODS, ns.logging)
-    kibana = pods_in(logging.KIBANA_PODS, ns.logging)
-    eck_operator = chart_workload("elastic-operator", ns.logging, logging.CHART_RELEASE, "operator")
-    logging_setup = pods_in(logging.SETUP_PODS, ns.logging)
-    shipper = pods_in(logging.SHIPPER_PODS, config.logging.shipper.namespace)
+    elasticsearch = pods_in(logs.ELASTICSEARCH_PODS, ns.logging)
+    kibana = pods_in(logs.KIBANA_PODS, ns.logging)
+    eck_operator = chart_workload("elastic-operator", ns.logging, logs.CHART_RELEASE, "operator")
+    logging_setup = pods_in(logs.SETUP_PODS, ns.logging)
+    shipper = pods_in(logs.SHIPPER_PODS, config.logging.shipper.namespace)
 
     flows = [
         Flow(every_pod(namespace), dns, (net.dns.port,), "name resolution", protocols=("UDP", "TCP"))
@@ -161,17 +161,17 @@ def intended_flows(config: StageConfig) -> list[Flow]:
         Flow(postgres, postgres, (data.POSTGRES_PORT,), "streaming replication between instances"),
         Flow(redis, redis, (data.REDIS_PORT,), "replicas follow the Redis primary"),
         # -- logging
-        Flow(shipper, elasticsearch, (logging.ELASTICSEARCH_HTTP_PORT,), "log shipper writes to Elasticsearch"),
-        Flow(kibana, elasticsearch, (logging.ELASTICSEARCH_HTTP_PORT,), "Kibana reads Elasticsearch"),
-        Flow(logging_setup, elasticsearch, (logging.ELASTICSEARCH_HTTP_PORT,), "setup job installs templates, ILM and SLM"),
-        Flow(eck_operator, elasticsearch, (logging.ELASTICSEARCH_HTTP_PORT,), "ECK manages the cluster through its API"),
-        Flow(elasticsearch, elasticsearch, (logging.ELASTICSEARCH_TRANSPORT_PORT,), "Elasticsearch nodes form one cluster"),
+        Flow(shipper, elasticsearch, (logs.ELASTICSEARCH_HTTP_PORT,), "log shipper writes to Elasticsearch"),
+        Flow(kibana, elasticsearch, (logs.ELASTICSEARCH_HTTP_PORT,), "Kibana reads Elasticsearch"),
+        Flow(logging_setup, elasticsearch, (logs.ELASTICSEARCH_HTTP_PORT,), "setup job installs templates, ILM and SLM"),
+        Flow(eck_operator, elasticsearch, (logs.ELASTICSEARCH_HTTP_PORT,), "ECK manages the cluster through its API"),
+        Flow(elasticsearch, elasticsearch, (logs.ELASTICSEARCH_TRANSPORT_PORT,), "Elasticsearch nodes form one cluster"),
         *(
             [
                 Flow(elasticsearch, object_store, (net.object_store_port,), "Elasticsearch snapshots to S3"),
                 *([Flow(elasticsearch, aws_api, (HTTPS_PORT,), "snapshot role credentials from STS")] if aws_api.cidrs else []),
             ]
-            if logging.snapshot_store_for(config) is not None and config.logging.snapshots.enabled
+            if logs.snapshot_store_for(config) is not None and config.logging.snapshots.enabled
             else []
         ),
         # -- operators and controllers watch and write the Kubernetes API
@@ -185,7 +185,7 @@ def intended_flows(config: StageConfig) -> list[Flow]:
             Flow(api, webhook, (port,), "the API server calls admission webhooks")
             for webhook, port in (
                 (cnpg_operator, data.OPERATOR_WEBHOOK_PORT),
-                (eck_operator, logging.OPERATOR_WEBHOOK_PORT),
+                (eck_operator, logs.OPERATOR_WEBHOOK_PORT),
                 (envoy_gateway, edge.ENVOY_GATEWAY_WEBHOOK_PORT),
             )
         ),
