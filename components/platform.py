@@ -12,20 +12,20 @@ import pulumi_kubernetes as k8s
 
 from components.backup.component import DatabaseBackups, DatabaseBackupsArgs
 from components.config import LoadedStage
-from components.data import DataTier, DataTierArgs, cache_endpoint, database_endpoint
 from components.data import facts as data_facts
-from components.edge import Edge, EdgeArgs
+from components.data.component import DataTier, DataTierArgs, cache_endpoint, database_endpoint
+from components.edge.component import Edge, EdgeArgs
 from components.logging.component import Logging, LoggingArgs
 from components.logging.facts import snapshot_store_for
-from components.monitoring import MonitoredTarget, MonitoringStack, MonitoringStackArgs
+from components.monitoring.component import MonitoredTarget, MonitoringStack, MonitoringStackArgs
 from components.monitoring.dashboards import dashboards
 from components.monitoring.rules import rule_files
 from components.monitoring.values import chart_values
-from components.network import NetworkPolicies, NetworkPoliciesArgs
+from components.network.component import NetworkPolicies, NetworkPoliciesArgs
 from components.network.flows import intended_flows, platform_namespaces
 from components.promotion import release_outputs
-from components.workflow import SecretEnv, WorkflowService, WorkflowServiceArgs
 from components.workflow import facts as workflow_facts
+from components.workflow.component import SecretEnv, WorkflowService, WorkflowServiceArgs
 
 
 def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
