@@ -9,6 +9,7 @@ test all read the same objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 PART_OF = "workflow-platform"
 
@@ -77,3 +78,15 @@ class ScrapeTarget:
     def __post_init__(self) -> None:
         if self.kind not in ("ServiceMonitor", "PodMonitor"):
             raise ValueError(f"scrape target {self.name!r}: kind must be ServiceMonitor or PodMonitor, got {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """A Service another component exposes: its namespace and name (values or Pulumi outputs) and its port.
+
+    Components hand these to each other (cdk8s-plus style object references) instead of loose strings.
+    """
+
+    namespace: Any
+    name: Any
+    port: int

@@ -101,8 +101,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         EdgeArgs(
             namespace=config.namespaces.edge,
             settings=config.edge,
-            backend_namespace=workflow.namespace,
-            backend_service=workflow.service_name,
+            backend=workflow.backend,
             zones=config.cluster.zones,
             allow_load_balancer=config.cluster.allow_load_balancer_services,
             substitutions=config.substitutions,

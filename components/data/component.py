@@ -69,27 +69,7 @@ class DataTier(pulumi.ComponentResource):
         namespace = restricted_namespace(f"{name}-namespace", args.namespace, "data", child(self))
         in_namespace = child(self, depends_on=[namespace])
 
-        db_password = generated_password(f"{name}-db-password", child(self))
-        cache_password = generated_password(f"{name}-cache-password", child(self))
-        target_namespaces: list[pulumi.Input[str]] = [namespace.metadata["name"], *args.client_namespaces]
-        app_secrets: list[pulumi.Resource] = []
-        for index, target in enumerate(target_namespaces):
-            suffix = "" if index == 0 else f"-client{index}"
-            app_secret = k8s.core.v1.Secret(
-                f"{name}-db-app{suffix}",
-                metadata={"name": APP_SECRET, "namespace": target, "labels": secret_labels(APP_SECRET)},
-                type="kubernetes.io/basic-auth",
-                string_data={"username": APP_USER, "password": db_password},
-                opts=in_namespace,
-            )
-            app_secrets += [app_secret] if index == 0 else []
-            k8s.core.v1.Secret(
-                f"{name}-cache-auth{suffix}",
-                metadata={"name": AUTH_SECRET, "namespace": target, "labels": secret_labels(AUTH_SECRET)},
-                type="Opaque",
-                string_data={"password": cache_password},
-                opts=in_namespace,
-            )
+        app_secrets = self._credentials(name, args, namespace, in_namespace)
 
         database = PostgresCluster(
             f"{name}-postgres",
@@ -129,6 +109,36 @@ class DataTier(pulumi.ComponentResource):
                 "cache_service": cache.service_name,
             }
         )
+
+    def _credentials(
+        self, name: str, args: DataTierArgs, namespace: k8s.core.v1.Namespace, in_namespace: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """Generated passwords, in a Secret of the data namespace and a copy in each client namespace.
+
+        Returns the data namespace's database Secret, which the Cluster's bootstrap reads.
+        """
+        db_password = generated_password(f"{name}-db-password", child(self))
+        cache_password = generated_password(f"{name}-cache-password", child(self))
+        target_namespaces: list[pulumi.Input[str]] = [namespace.metadata["name"], *args.client_namespaces]
+        app_secrets: list[pulumi.Resource] = []
+        for index, target in enumerate(target_namespaces):
+            suffix = "" if index == 0 else f"-client{index}"
+            app_secret = k8s.core.v1.Secret(
+                f"{name}-db-app{suffix}",
+                metadata={"name": APP_SECRET, "namespace": target, "labels": secret_labels(APP_SECRET)},
+                type="kubernetes.io/basic-auth",
+                string_data={"username": APP_USER, "password": db_password},
+                opts=in_namespace,
+            )
+            app_secrets += [app_secret] if index == 0 else []
+            k8s.core.v1.Secret(
+                f"{name}-cache-auth{suffix}",
+                metadata={"name": AUTH_SECRET, "namespace": target, "labels": secret_labels(AUTH_SECRET)},
+                type="Opaque",
+                string_data={"password": cache_password},
+                opts=in_namespace,
+            )
+        return app_secrets
 
 
 def database_endpoint(namespace: str) -> Endpoint:

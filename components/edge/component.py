@@ -16,8 +16,8 @@ import pulumi_kubernetes as k8s
 from components.charts import install_chart
 from components.config.edge import EdgeConfig
 from components.config.substitutions import SubstitutionsConfig
+from components.facts import ServiceRef
 from components.kube import child, restricted_namespace, standard_labels
-from components.workflow import facts as workflow
 
 from .facts import (
     CERT_MANAGER_RELEASE,
@@ -39,9 +39,8 @@ from .facts import (
 class EdgeArgs:
     namespace: str
     settings: EdgeConfig
-    backend_namespace: pulumi.Input[str]
-    backend_service: pulumi.Input[str]
-    backend_port: int = workflow.SERVICE_PORT
+    #: the Service the route sends requests to (the workflow service's `backend`)
+    backend: ServiceRef
     zones: list[str] = field(default_factory=list)
     allow_load_balancer: bool = False
     substitutions: SubstitutionsConfig = field(default_factory=SubstitutionsConfig)
@@ -145,10 +144,10 @@ class Edge(pulumi.ComponentResource):
             f"{name}-reference-grant",
             api_version="gateway.networking.k8s.io/v1beta1",
             kind="ReferenceGrant",
-            metadata={"name": "allow-edge-routes", "namespace": args.backend_namespace, "labels": labels},
+            metadata={"name": "allow-edge-routes", "namespace": args.backend.namespace, "labels": labels},
             spec={
                 "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": args.namespace}],
-                "to": [{"group": "", "kind": "Service", "name": args.backend_service}],
+                "to": [{"group": "", "kind": "Service", "name": args.backend.name}],
             },
             opts=after_crds,
         )
@@ -159,8 +158,8 @@ class Edge(pulumi.ComponentResource):
                                 "body": {"type": "Inline", "inline": "not found\n"}}},
             after_crds,
         )
-        backend = {"group": "", "kind": "Service", "name": args.backend_service,
-                   "namespace": args.backend_namespace, "port": args.backend_port}
+        backend = {"group": "", "kind": "Service", "name": args.backend.name,
+                   "namespace": args.backend.namespace, "port": args.backend.port}
         route = _custom(
             f"{name}-route", "gateway.networking.k8s.io/v1", "HTTPRoute",
             {"name": ROUTE_NAME, **in_edge},

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.schema import ServiceConfig
+from components.facts import ServiceRef
 from components.kube import (
     SECRET_ENV_REASON,
     checkov_skips,
@@ -62,6 +63,8 @@ class WorkflowService(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]
     service_name: pulumi.Output[str]
+    #: what the edge routes to
+    backend: ServiceRef
 
     def __init__(self, name: str, args: WorkflowServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:workflow:WorkflowService", name, None, opts)
@@ -80,6 +83,7 @@ class WorkflowService(pulumi.ComponentResource):
 
         self.namespace = namespace.metadata["name"]
         self.service_name = service.metadata["name"]
+        self.backend = ServiceRef(self.namespace, self.service_name, SERVICE_PORT)
         self.register_outputs({"namespace": self.namespace, "service_name": self.service_name})
 
     def _settings(
