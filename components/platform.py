@@ -12,8 +12,9 @@ import pulumi_kubernetes as k8s
 
 from components.backup.component import DatabaseBackups, DatabaseBackupsArgs
 from components.config import LoadedStage
+from components.config.schema import StageConfig
 from components.data import facts as data_facts
-from components.data.component import DataTier, DataTierArgs, cache_endpoint, database_endpoint
+from components.data.component import DataTier, DataTierArgs, Endpoint, cache_endpoint, database_endpoint
 from components.edge.component import Edge, EdgeArgs
 from components.logging.component import Logging, LoggingArgs
 from components.logging.facts import snapshot_store_for
@@ -40,29 +41,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
 
     database = database_endpoint(config.namespaces.data)
     cache = cache_endpoint(config.namespaces.data)
-    workflow = WorkflowService(
-        "workflow",
-        WorkflowServiceArgs(
-            namespace=config.namespaces.workflow,
-            image=config.images.workflow_service,
-            settings=config.service,
-            zones=config.cluster.zones,
-            connection_settings={
-                "DATABASE_HOST": database.host,
-                "DATABASE_PORT": str(database.port),
-                "DATABASE_NAME": data_facts.DATABASE,
-                "DATABASE_SSLMODE": "require",
-                "REDIS_HOST": cache.host,
-                "REDIS_PORT": str(cache.port),
-            },
-            secret_env={
-                "DATABASE_USER": SecretEnv(database.secret_name, "username"),
-                "DATABASE_PASSWORD": SecretEnv(database.secret_name, "password"),
-                "REDIS_PASSWORD": SecretEnv(cache.secret_name, "password"),
-            },
-        ),
-        opts=on_cluster,
-    )
+    workflow = WorkflowService("workflow", workflow_args(config, database, cache), opts=on_cluster)
     data = DataTier(
         "data",
         DataTierArgs(
@@ -108,44 +87,13 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         ),
         opts=on_cluster,
     )
-
     # the snapshot bucket and role go to the stage's account through the same pinned provider as the backups
     logs = Logging(
         "logging",
-        LoggingArgs(
-            namespace=config.namespaces.logging,
-            workflow_namespace=config.namespaces.workflow,
-            settings=config.logging,
-            # the setup job runs in the repository's job image
-            job_image=config.images.backup_job,
-            zones=list(config.cluster.zones),
-            snapshot_store=snapshot_store_for(config),
-            elasticsearch_image=config.images.elasticsearch,
-            kibana_image=config.images.kibana,
-            filebeat_image=config.images.filebeat,
-            substitutions=config.substitutions,
-        ),
+        logging_args(config),
         opts=pulumi.ResourceOptions(providers={"kubernetes": cluster, **({"aws": cloud} if cloud else {})}),
     )
-    monitoring = MonitoringStack(
-        "monitoring",
-        MonitoringStackArgs(
-            namespace=config.namespaces.monitoring,
-            settings=config.monitoring,
-            secrets=stage.secrets,
-            chart_values=chart_values(config),
-            rule_files=rule_files(config),
-            dashboards=dashboards(config),
-            # each concern states how it is scraped (its facts module); the monitors live with the monitoring stack
-            targets=(
-                MonitoredTarget(workflow_facts.SCRAPE_TARGET, config.namespaces.workflow),
-                MonitoredTarget(data_facts.POSTGRES_SCRAPE_TARGET, config.namespaces.data),
-                MonitoredTarget(data_facts.CACHE_SCRAPE_TARGET, config.namespaces.data),
-            ),
-            crds_only=config.substitutions.crds_only,
-        ),
-        opts=on_cluster,
-    )
+    monitoring = MonitoringStack("monitoring", monitoring_args(stage), opts=on_cluster)
 
     # last: the policies land in the namespaces the components above create
     NetworkPolicies(
@@ -175,3 +123,62 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         "monitoringNamespace": monitoring.namespace,
         **release_outputs(config),
     }
+
+
+def workflow_args(config: StageConfig, database: Endpoint, cache: Endpoint) -> WorkflowServiceArgs:
+    """The service's slice of the stage, and where its database and cache are (credentials by Secret reference)."""
+    return WorkflowServiceArgs(
+        namespace=config.namespaces.workflow,
+        image=config.images.workflow_service,
+        settings=config.service,
+        zones=config.cluster.zones,
+        connection_settings={
+            "DATABASE_HOST": database.host,
+            "DATABASE_PORT": str(database.port),
+            "DATABASE_NAME": data_facts.DATABASE,
+            "DATABASE_SSLMODE": "require",
+            "REDIS_HOST": cache.host,
+            "REDIS_PORT": str(cache.port),
+        },
+        secret_env={
+            "DATABASE_USER": SecretEnv(database.secret_name, "username"),
+            "DATABASE_PASSWORD": SecretEnv(database.secret_name, "password"),
+            "REDIS_PASSWORD": SecretEnv(cache.secret_name, "password"),
+        },
+    )
+
+
+def logging_args(config: StageConfig) -> LoggingArgs:
+    """The logging slice of the stage; the setup job runs in the repository's job image."""
+    return LoggingArgs(
+        namespace=config.namespaces.logging,
+        workflow_namespace=config.namespaces.workflow,
+        settings=config.logging,
+        job_image=config.images.backup_job,
+        zones=list(config.cluster.zones),
+        snapshot_store=snapshot_store_for(config),
+        elasticsearch_image=config.images.elasticsearch,
+        kibana_image=config.images.kibana,
+        filebeat_image=config.images.filebeat,
+        substitutions=config.substitutions,
+    )
+
+
+def monitoring_args(stage: LoadedStage) -> MonitoringStackArgs:
+    """The monitoring slice of the stage: its documents as `render` writes them, and every concern's scrape target."""
+    config = stage.config
+    return MonitoringStackArgs(
+        namespace=config.namespaces.monitoring,
+        settings=config.monitoring,
+        secrets=stage.secrets,
+        chart_values=chart_values(config),
+        rule_files=rule_files(config),
+        dashboards=dashboards(config),
+        # each concern states how it is scraped (its facts module); the monitors live with the monitoring stack
+        targets=(
+            MonitoredTarget(workflow_facts.SCRAPE_TARGET, config.namespaces.workflow),
+            MonitoredTarget(data_facts.POSTGRES_SCRAPE_TARGET, config.namespaces.data),
+            MonitoredTarget(data_facts.CACHE_SCRAPE_TARGET, config.namespaces.data),
+        ),
+        crds_only=config.substitutions.crds_only,
+    )
