@@ -21,6 +21,8 @@ ELASTICSEARCH_NAME = "elasticsearch"
 KIBANA_NAME = "kibana"
 BEAT_NAME = "filebeat"
 SETUP_NAME = "logging-setup"
+#: The module the setup Job runs (components/logging/retention_job/).
+SETUP_JOB_MODULE = "components.logging.retention_job"
 #: ECK's fixed container names in the pod templates it merges with ours.
 ELASTICSEARCH_CONTAINER = "elasticsearch"
 KIBANA_CONTAINER = "kibana"
