@@ -16,7 +16,8 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 from components.backup.facts import BACKUP_CRONJOB, RESTORE_DRILL_CRONJOB
-from components.config.schema import StageConfig
+from components.config.monitoring import AlertsConfig
+from components.config.schema import NamespacesConfig, StageConfig
 from components.facts import PART_OF
 from components.monitoring.rules import error_ratio_record
 from components.workflow.facts import CONTAINER as WORKFLOW_CONTAINER
@@ -52,10 +53,10 @@ def _board(uid: str, title: str, panels: list[Any]) -> dict[str, Any]:
 class _BoardContext:
     """What every board of one stage selects and compares with."""
 
-    namespaces: Any
+    namespaces: NamespacesConfig
     #: the workflow service's series in its namespace
     w: str
-    alerts: Any
+    alerts: AlertsConfig
     budget: float
 
 
