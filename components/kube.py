@@ -12,23 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.types import is_digest_pinned
-
-PART_OF = "workflow-platform"
-
-
-def standard_labels(name: str, component: str) -> dict[str, str]:
-    """The recommended `app.kubernetes.io/*` labels for one workload."""
-    return {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/managed-by": "pulumi",
-    }
-
-
-def selector_labels(name: str) -> dict[str, str]:
-    """Labels that select one workload's pods; immutable once deployed, so kept minimal."""
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": PART_OF}
+from components.facts import PART_OF, selector_labels, standard_labels  # noqa: F401  (the label scheme lives with the facts)
 
 
 def restricted_pod_security_context(run_as_user: int = 10001) -> dict[str, Any]:

@@ -12,15 +12,21 @@ import pulumi_kubernetes as k8s
 
 from components.backup.component import DatabaseBackups, DatabaseBackupsArgs
 from components.config import LoadedStage
-from components.data import DataTier, DataTierArgs, cache_endpoint, database_endpoint
-from components.data.postgres import DATABASE
-from components.edge import Edge, EdgeArgs
-from components.logging.component import Logging, logging_args
-from components.monitoring import MonitoringStack, MonitoringStackArgs
-from components.network import NetworkPolicies, NetworkPoliciesArgs
+from components.config.schema import StageConfig
+from components.data import facts as data_facts
+from components.data.component import DataTier, DataTierArgs, Endpoint, cache_endpoint, database_endpoint
+from components.edge.component import Edge, EdgeArgs
+from components.logging.component import Logging, LoggingArgs
+from components.logging.facts import snapshot_store_for
+from components.monitoring.component import MonitoredTarget, MonitoringStack, MonitoringStackArgs
+from components.monitoring.dashboards import dashboards
+from components.monitoring.rules import rule_files
+from components.monitoring.values import chart_values
+from components.network.component import NetworkPolicies, NetworkPoliciesArgs
 from components.network.flows import intended_flows, platform_namespaces
 from components.promotion import release_outputs
-from components.workflow import SecretEnv, WorkflowService, WorkflowServiceArgs
+from components.workflow import facts as workflow_facts
+from components.workflow.component import SecretEnv, WorkflowService, WorkflowServiceArgs
 
 
 def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
@@ -35,29 +41,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
 
     database = database_endpoint(config.namespaces.data)
     cache = cache_endpoint(config.namespaces.data)
-    workflow = WorkflowService(
-        "workflow",
-        WorkflowServiceArgs(
-            namespace=config.namespaces.workflow,
-            image=config.images.workflow_service,
-            settings=config.service,
-            zones=config.cluster.zones,
-            connection_settings={
-                "DATABASE_HOST": database.host,
-                "DATABASE_PORT": str(database.port),
-                "DATABASE_NAME": DATABASE,
-                "DATABASE_SSLMODE": "require",
-                "REDIS_HOST": cache.host,
-                "REDIS_PORT": str(cache.port),
-            },
-            secret_env={
-                "DATABASE_USER": SecretEnv(database.secret_name, "username"),
-                "DATABASE_PASSWORD": SecretEnv(database.secret_name, "password"),
-                "REDIS_PASSWORD": SecretEnv(cache.secret_name, "password"),
-            },
-        ),
-        opts=on_cluster,
-    )
+    workflow = WorkflowService("workflow", workflow_args(config, database, cache), opts=on_cluster)
     data = DataTier(
         "data",
         DataTierArgs(
@@ -96,22 +80,20 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         EdgeArgs(
             namespace=config.namespaces.edge,
             settings=config.edge,
-            backend_namespace=workflow.namespace,
-            backend_service=workflow.service_name,
+            backend=workflow.backend,
             zones=config.cluster.zones,
             allow_load_balancer=config.cluster.allow_load_balancer_services,
             substitutions=config.substitutions,
         ),
         opts=on_cluster,
     )
-
     # the snapshot bucket and role go to the stage's account through the same pinned provider as the backups
     logs = Logging(
         "logging",
         logging_args(config),
         opts=pulumi.ResourceOptions(providers={"kubernetes": cluster, **({"aws": cloud} if cloud else {})}),
     )
-    monitoring = MonitoringStack("monitoring", MonitoringStackArgs(config=config, secrets=stage.secrets), opts=on_cluster)
+    monitoring = MonitoringStack("monitoring", monitoring_args(stage), opts=on_cluster)
 
     # last: the policies land in the namespaces the components above create
     NetworkPolicies(
@@ -128,7 +110,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         "edgeHostname": edge.hostname,
         "edgeUrl": edge.url,
         "databaseHost": database.host,
-        "databaseName": DATABASE,
+        "databaseName": data_facts.DATABASE,
         "databaseCredentialsSecret": database.secret_name,
         "cacheHost": cache.host,
         "backupBucket": backups.bucket,
@@ -141,3 +123,62 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         "monitoringNamespace": monitoring.namespace,
         **release_outputs(config),
     }
+
+
+def workflow_args(config: StageConfig, database: Endpoint, cache: Endpoint) -> WorkflowServiceArgs:
+    """The service's slice of the stage, and where its database and cache are (credentials by Secret reference)."""
+    return WorkflowServiceArgs(
+        namespace=config.namespaces.workflow,
+        image=config.images.workflow_service,
+        settings=config.service,
+        zones=config.cluster.zones,
+        connection_settings={
+            "DATABASE_HOST": database.host,
+            "DATABASE_PORT": str(database.port),
+            "DATABASE_NAME": data_facts.DATABASE,
+            "DATABASE_SSLMODE": "require",
+            "REDIS_HOST": cache.host,
+            "REDIS_PORT": str(cache.port),
+        },
+        secret_env={
+            "DATABASE_USER": SecretEnv(database.secret_name, "username"),
+            "DATABASE_PASSWORD": SecretEnv(database.secret_name, "password"),
+            "REDIS_PASSWORD": SecretEnv(cache.secret_name, "password"),
+        },
+    )
+
+
+def logging_args(config: StageConfig) -> LoggingArgs:
+    """The logging slice of the stage; the setup job runs in the repository's job image."""
+    return LoggingArgs(
+        namespace=config.namespaces.logging,
+        workflow_namespace=config.namespaces.workflow,
+        settings=config.logging,
+        job_image=config.images.backup_job,
+        zones=list(config.cluster.zones),
+        snapshot_store=snapshot_store_for(config),
+        elasticsearch_image=config.images.elasticsearch,
+        kibana_image=config.images.kibana,
+        filebeat_image=config.images.filebeat,
+        substitutions=config.substitutions,
+    )
+
+
+def monitoring_args(stage: LoadedStage) -> MonitoringStackArgs:
+    """The monitoring slice of the stage: its documents as `render` writes them, and every concern's scrape target."""
+    config = stage.config
+    return MonitoringStackArgs(
+        namespace=config.namespaces.monitoring,
+        settings=config.monitoring,
+        secrets=stage.secrets,
+        chart_values=chart_values(config),
+        rule_files=rule_files(config),
+        dashboards=dashboards(config),
+        # each concern states how it is scraped (its facts module); the monitors live with the monitoring stack
+        targets=(
+            MonitoredTarget(workflow_facts.SCRAPE_TARGET, config.namespaces.workflow),
+            MonitoredTarget(data_facts.POSTGRES_SCRAPE_TARGET, config.namespaces.data),
+            MonitoredTarget(data_facts.CACHE_SCRAPE_TARGET, config.namespaces.data),
+        ),
+        crds_only=config.substitutions.crds_only,
+    )

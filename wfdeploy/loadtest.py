@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config.schema import StageConfig
+from components.workflow.facts import CONTAINER as WORKFLOW_CONTAINER
 from components.config.types import cpu_millicores
 from wfdeploy.paths import PROJECT_ROOT
 
@@ -61,7 +62,7 @@ class CpuSource:
 
     kind: str  # cadvisor | process-metric | pid
     namespace: str = "workflow"
-    container: str = "workflow-service"
+    container: str = WORKFLOW_CONTAINER
     requested_cores: float = 1.0  # process-metric / pid: the stage's CPU request of one replica
     pid: int | None = None
 

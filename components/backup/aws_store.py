@@ -13,8 +13,8 @@ from components.config.aws import AwsConfig
 from components.config.backup import BackupConfig
 from components.kube import child
 
-from .hardened_bucket import HardenedBucketSpec, ObjectLockRule, build_hardened_bucket, housekeeping_rules
-from .hardened_bucket import tls_only_policy  # noqa: F401  (re-exported: the bucket policy of every store)
+from components.hardened_bucket import HardenedBucketSpec, ObjectLockRule, build_hardened_bucket, housekeeping_rules
+from components.hardened_bucket import tls_only_policy  # noqa: F401  (re-exported: the bucket policy of every store)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,8 @@ from components.kube import (
     tag_only_image_reasons,
 )
 
-BACKUP_CRONJOB = "workflow-db-backup"
-RESTORE_DRILL_CRONJOB = "workflow-db-restore-drill"
-SERVICE_ACCOUNT = "workflow-backup"
+from .facts import BACKUP_CRONJOB, JOB_MODULE, RESTORE_DRILL_CRONJOB, SERVICE_ACCOUNT
+
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 JOB_UID = 10001  # the job image's non-root user
 
@@ -89,60 +88,64 @@ class BackupJobs(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child(self),
         )
-        env = job_env(args)
+        backup = self._cronjob(f"{name}-backup", args, account, BACKUP_CRONJOB, settings.schedule, "backup")
+        drill = self._cronjob(
+            f"{name}-restore-drill", args, account, RESTORE_DRILL_CRONJOB, settings.restore_drill_schedule, "restore-drill"
+        )
+        self.backup_cronjob = backup.metadata["name"]
+        self.restore_drill_cronjob = drill.metadata["name"]
+        self.register_outputs({"backup_cronjob": self.backup_cronjob, "restore_drill_cronjob": self.restore_drill_cronjob})
 
-        def cronjob(resource: str, job_name: str, schedule: str, command: str) -> k8s.batch.v1.CronJob:
-            labels = standard_labels(job_name, "backup")
-            container = {
-                "name": command,
-                "image": args.image,
-                "imagePullPolicy": "IfNotPresent",
-                "command": ["python3", "-m", "components.backup.job", command],
-                "env": env,
-                "resources": settings.resources.as_kubernetes(),
-                "securityContext": restricted_container_security_context(),
-                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-            }
-            return k8s.batch.v1.CronJob(
-                resource,
-                metadata={
-                    "name": job_name,
-                    "namespace": args.namespace,
-                    "labels": labels,
-                    # the job contract (DESIGN.md) takes PGPASSWORD and the store keys from the environment
-                    "annotations": checkov_skips({"CKV_K8S_35": SECRET_ENV_REASON, **tag_only_image_reasons(args.image)}),
-                },
-                spec={
-                    "schedule": schedule,
-                    "timeZone": "Etc/UTC",
-                    "concurrencyPolicy": "Forbid",
-                    "startingDeadlineSeconds": duration_seconds(settings.starting_deadline),
-                    "successfulJobsHistoryLimit": settings.successful_jobs_history_limit,
-                    "failedJobsHistoryLimit": settings.failed_jobs_history_limit,
-                    "jobTemplate": {
-                        "metadata": {"labels": labels},
-                        "spec": {
-                            "backoffLimit": settings.backoff_limit,
-                            "activeDeadlineSeconds": duration_seconds(settings.active_deadline),
-                            "template": {
-                                "metadata": {"labels": labels},
-                                "spec": {
-                                    "serviceAccountName": account.metadata["name"],
-                                    "automountServiceAccountToken": False,
-                                    "restartPolicy": "Never",
-                                    "securityContext": restricted_pod_security_context(JOB_UID),
-                                    "containers": [container],
-                                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": settings.scratch_volume_size}}],
-                                },
+    def _cronjob(
+        self, resource: str, args: BackupJobsArgs, account: k8s.core.v1.ServiceAccount, job_name: str, schedule: str, command: str
+    ) -> k8s.batch.v1.CronJob:
+        """One CronJob running one command of the job, never overlapping its previous run."""
+        settings = args.settings
+        labels = standard_labels(job_name, "backup")
+        container = {
+            "name": command,
+            "image": args.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["python3", "-m", JOB_MODULE, command],
+            "env": job_env(args),
+            "resources": settings.resources.as_kubernetes(),
+            "securityContext": restricted_container_security_context(),
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        }
+        return k8s.batch.v1.CronJob(
+            resource,
+            metadata={
+                "name": job_name,
+                "namespace": args.namespace,
+                "labels": labels,
+                # the job contract (DESIGN.md) takes PGPASSWORD and the store keys from the environment
+                "annotations": checkov_skips({"CKV_K8S_35": SECRET_ENV_REASON, **tag_only_image_reasons(args.image)}),
+            },
+            spec={
+                "schedule": schedule,
+                "timeZone": "Etc/UTC",
+                "concurrencyPolicy": "Forbid",
+                "startingDeadlineSeconds": duration_seconds(settings.starting_deadline),
+                "successfulJobsHistoryLimit": settings.successful_jobs_history_limit,
+                "failedJobsHistoryLimit": settings.failed_jobs_history_limit,
+                "jobTemplate": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "backoffLimit": settings.backoff_limit,
+                        "activeDeadlineSeconds": duration_seconds(settings.active_deadline),
+                        "template": {
+                            "metadata": {"labels": labels},
+                            "spec": {
+                                "serviceAccountName": account.metadata["name"],
+                                "automountServiceAccountToken": False,
+                                "restartPolicy": "Never",
+                                "securityContext": restricted_pod_security_context(JOB_UID),
+                                "containers": [container],
+                                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": settings.scratch_volume_size}}],
                             },
                         },
                     },
                 },
-                opts=child(self, depends_on=[account]),
-            )
-
-        backup = cronjob(f"{name}-backup", BACKUP_CRONJOB, settings.schedule, "backup")
-        drill = cronjob(f"{name}-restore-drill", RESTORE_DRILL_CRONJOB, settings.restore_drill_schedule, "restore-drill")
-        self.backup_cronjob = backup.metadata["name"]
-        self.restore_drill_cronjob = drill.metadata["name"]
-        self.register_outputs({"backup_cronjob": self.backup_cronjob, "restore_drill_cronjob": self.restore_drill_cronjob})
+            },
+            opts=child(self, depends_on=[account]),
+        )

@@ -24,9 +24,10 @@ from components.kube import (
     tag_only_image_reasons,
 )
 
-STORE_NAME = "workflow-backup-store"
+from .facts import STORE_NAME
+from .facts import STORE_PORT as PORT
+
 CREDENTIALS_SECRET = f"{STORE_NAME}-credentials"
-PORT = 7070
 REGION = "us-east-1"  # any name works for a single-site server; boto3 needs one
 
 
@@ -68,7 +69,6 @@ class InClusterObjectStore(pulumi.ComponentResource):
             },
             opts=child(self),
         )
-        from_secret = lambda key: {"secretKeyRef": {"name": CREDENTIALS_SECRET, "key": key}}  # noqa: E731
         # the gateway reads its root credentials from the environment only
         skips = {"CKV_K8S_35": SECRET_ENV_REASON, **tag_only_image_reasons(args.image)}
         k8s.apps.v1.Deployment(
@@ -83,26 +83,7 @@ class InClusterObjectStore(pulumi.ComponentResource):
                     "spec": {
                         "automountServiceAccountToken": False,
                         "securityContext": restricted_pod_security_context(),
-                        "containers": [{
-                            "name": "s3",
-                            "image": args.image,
-                            "imagePullPolicy": "IfNotPresent",
-                            "args": ["--port", f":{PORT}", "posix", "/data"],
-                            "env": [
-                                {"name": "ROOT_ACCESS_KEY", "valueFrom": from_secret("accessKeyId")},
-                                {"name": "ROOT_SECRET_KEY", "valueFrom": from_secret("secretAccessKey")},
-                            ],
-                            "ports": [{"name": "s3", "containerPort": PORT, "protocol": "TCP"}],
-                            "readinessProbe": {"tcpSocket": {"port": "s3"}, "periodSeconds": 10},
-                            "livenessProbe": {"tcpSocket": {"port": "s3"}, "periodSeconds": 20},
-                            "resources": {
-                                "requests": {"cpu": "50m", "memory": "64Mi"},
-                                "limits": {"cpu": "500m", "memory": "256Mi"},
-                            },
-                            "securityContext": restricted_container_security_context(),
-                            "volumeMounts": [{"name": "data", "mountPath": "/data"},
-                                             {"name": "tmp", "mountPath": "/tmp"}],
-                        }],
+                        "containers": [store_container(args.image)],
                         "volumes": [
                             {"name": "data", "persistentVolumeClaim": {"claimName": STORE_NAME}},
                             {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
@@ -122,3 +103,28 @@ class InClusterObjectStore(pulumi.ComponentResource):
         self.endpoint = f"http://{STORE_NAME}.{args.namespace}.svc:{PORT}"
         self.credentials_secret = secret.metadata["name"]
         self.register_outputs({"endpoint": self.endpoint, "credentials_secret": self.credentials_secret})
+
+
+def store_container(image: str) -> dict:
+    """versitygw serving S3 from its POSIX backend on the volume, root credentials from the Secret."""
+    from_secret = lambda key: {"secretKeyRef": {"name": CREDENTIALS_SECRET, "key": key}}  # noqa: E731
+    return {
+        "name": "s3",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["--port", f":{PORT}", "posix", "/data"],
+        "env": [
+            {"name": "ROOT_ACCESS_KEY", "valueFrom": from_secret("accessKeyId")},
+            {"name": "ROOT_SECRET_KEY", "valueFrom": from_secret("secretAccessKey")},
+        ],
+        "ports": [{"name": "s3", "containerPort": PORT, "protocol": "TCP"}],
+        "readinessProbe": {"tcpSocket": {"port": "s3"}, "periodSeconds": 10},
+        "livenessProbe": {"tcpSocket": {"port": "s3"}, "periodSeconds": 20},
+        "resources": {
+            "requests": {"cpu": "50m", "memory": "64Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+        },
+        "securityContext": restricted_container_security_context(),
+        "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }

@@ -11,17 +11,18 @@ import yaml
 
 from components.config.data import PostgresConfig
 from components.config.types import memory_bytes
+from components.facts import PART_OF
 from components.kube import child, standard_labels
 
-CLUSTER_NAME = "workflow-db"
-POOLER_NAME = f"{CLUSTER_NAME}-pooler-rw"
-APP_SECRET = f"{CLUSTER_NAME}-app"
-DATABASE = "workflow"
-APP_USER = "workflow"
-PORT = 5432
-#: Ports of CloudNativePG's built-in exporters (instances and PgBouncer).
-METRICS_PORT = 9187
-POOLER_METRICS_PORT = 9127
+from .facts import (
+    APP_USER,
+    CLUSTER_NAME,
+    DATABASE,
+    METRICS_PORT_NAME,
+    POOLER_METRICS_PORT,
+    POOLER_NAME,
+    POSTGRES_METRICS_PORT,
+)
 
 #: Extra exporter queries over pg_stat_statements, for the < 100 ms query target.
 STATEMENT_QUERIES = {
@@ -95,9 +96,7 @@ class PostgresCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PostgresClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:data:PostgresCluster", name, None, opts)
-        settings = args.settings
         labels = standard_labels(CLUSTER_NAME, "database")
-        cluster_selector = {"cnpg.io/cluster": CLUSTER_NAME}
 
         queries = k8s.core.v1.ConfigMap(
             f"{name}-queries",
@@ -110,65 +109,23 @@ class PostgresCluster(pulumi.ComponentResource):
             data={"queries": yaml.safe_dump(STATEMENT_QUERIES, sort_keys=False)},
             opts=child(self),
         )
-
-        spec: dict[str, Any] = {
-            "description": "workflow state",
-            "instances": settings.instances,
-            "imageName": args.image,
-            "primaryUpdateStrategy": "unsupervised",
-            "primaryUpdateMethod": "switchover",
-            "enableSuperuserAccess": False,
-            "enablePDB": True,
-            "postgresql": {
-                "shared_preload_libraries": ["pg_stat_statements"],
-                "parameters": {**base_parameters(settings), **settings.parameters},
-            },
-            "bootstrap": {
-                "initdb": {
-                    "database": DATABASE,
-                    "owner": APP_USER,
-                    "secret": {"name": args.app_secret_name},
-                    "dataChecksums": True,
-                    "postInitApplicationSQL": ["CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
-                }
-            },
-            # the app owner is a managed role so its attributes are declared, not left to initdb: the restore
-            # drill and `restore` (components.backup.job) create databases with these credentials, hence CREATEDB
-            "managed": {"roles": [app_owner_role(args.app_secret_name)]},
-            "storage": {"size": settings.storage_size, **({"storageClass": settings.storage_class} if settings.storage_class else {})},
-            "resources": settings.resources.as_kubernetes(),
-            "affinity": {
-                "enablePodAntiAffinity": True,
-                "podAntiAffinityType": settings.anti_affinity,
-                "topologyKey": "kubernetes.io/hostname",
-            },
-            "monitoring": {
-                # the exporter on :9187 always runs; scraping is configured by the monitoring concern
-                "enablePodMonitor": False,
-                "customQueriesConfigMap": [{"name": queries.metadata["name"], "key": "queries"}],
-            },
-            "inheritedMetadata": {"labels": {"app.kubernetes.io/part-of": labels["app.kubernetes.io/part-of"]}},
-        }
-        if settings.wal_storage_size:
-            spec["walStorage"] = {"size": settings.wal_storage_size}
-        if args.zones:
-            spec["topologySpreadConstraints"] = [
-                {
-                    "maxSkew": 1,
-                    "topologyKey": "topology.kubernetes.io/zone",
-                    "whenUnsatisfiable": "ScheduleAnyway",
-                    "labelSelector": {"matchLabels": cluster_selector},
-                }
-            ]
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
             metadata={"name": CLUSTER_NAME, "namespace": args.namespace, "labels": labels},
-            spec=spec,
+            spec=cluster_spec(args, queries.metadata["name"]),
             opts=child(self, depends_on=args.requires),
         )
+        self._pooler(name, args, cluster)
+        self._exporter_services(name, args)
 
+        self.cluster_name = cluster.metadata["name"]
+        self.register_outputs({"cluster_name": self.cluster_name})
+
+    def _pooler(self, name: str, args: PostgresClusterArgs, cluster: pulumi.Resource) -> None:
+        """PgBouncer in front of the primary, spread like the instances."""
+        settings = args.settings
         pooler_selector = {"cnpg.io/poolerName": POOLER_NAME}
         k8s.apiextensions.CustomResource(
             f"{name}-pooler",
@@ -188,7 +145,7 @@ class PostgresCluster(pulumi.ComponentResource):
                 },
                 "monitoring": {"enablePodMonitor": False},
                 "template": {
-                    "metadata": {"labels": {"app.kubernetes.io/part-of": labels["app.kubernetes.io/part-of"]}},
+                    "metadata": {"labels": {"app.kubernetes.io/part-of": PART_OF}},
                     "spec": {
                         "containers": [],
                         "topologySpreadConstraints": [
@@ -206,10 +163,13 @@ class PostgresCluster(pulumi.ComponentResource):
             opts=child(self, depends_on=[cluster, *args.requires]),
         )
 
-        # Services that give the monitoring concern stable `metrics` ports to scrape
+    def _exporter_services(self, name: str, args: PostgresClusterArgs) -> None:
+        """Services that give the monitoring concern stable `metrics` ports to scrape."""
+        cluster_selector = {"cnpg.io/cluster": CLUSTER_NAME}
+        pooler_selector = {"cnpg.io/poolerName": POOLER_NAME}
         for suffix, selector, port in (
             # the pooler's pods carry `cnpg.io/cluster` too: only the instances serve the exporter port
-            ("metrics", {**cluster_selector, "cnpg.io/podRole": "instance"}, METRICS_PORT),
+            ("metrics", {**cluster_selector, "cnpg.io/podRole": "instance"}, POSTGRES_METRICS_PORT),
             ("pooler-metrics", pooler_selector, POOLER_METRICS_PORT),
         ):
             k8s.core.v1.Service(
@@ -224,10 +184,63 @@ class PostgresCluster(pulumi.ComponentResource):
                 spec={
                     "type": "ClusterIP",
                     "selector": selector,
-                    "ports": [{"name": "metrics", "port": port, "targetPort": port, "protocol": "TCP"}],
+                    "ports": [{"name": METRICS_PORT_NAME, "port": port, "targetPort": port, "protocol": "TCP"}],
                 },
                 opts=child(self),
             )
 
-        self.cluster_name = cluster.metadata["name"]
-        self.register_outputs({"cluster_name": self.cluster_name})
+
+def cluster_spec(args: PostgresClusterArgs, queries_config_map: pulumi.Input[str]) -> dict[str, Any]:
+    """The CloudNativePG Cluster's spec: instances, parameters, bootstrap, the managed app role, storage, spread."""
+    settings = args.settings
+    cluster_selector = {"cnpg.io/cluster": CLUSTER_NAME}
+    spec: dict[str, Any] = {
+        "description": "workflow state",
+        "instances": settings.instances,
+        "imageName": args.image,
+        "primaryUpdateStrategy": "unsupervised",
+        "primaryUpdateMethod": "switchover",
+        "enableSuperuserAccess": False,
+        "enablePDB": True,
+        "postgresql": {
+            "shared_preload_libraries": ["pg_stat_statements"],
+            "parameters": {**base_parameters(settings), **settings.parameters},
+        },
+        "bootstrap": {
+            "initdb": {
+                "database": DATABASE,
+                "owner": APP_USER,
+                "secret": {"name": args.app_secret_name},
+                "dataChecksums": True,
+                "postInitApplicationSQL": ["CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
+            }
+        },
+        # the app owner is a managed role so its attributes are declared, not left to initdb: the restore
+        # drill and `restore` (components.backup.job) create databases with these credentials, hence CREATEDB
+        "managed": {"roles": [app_owner_role(args.app_secret_name)]},
+        "storage": {"size": settings.storage_size, **({"storageClass": settings.storage_class} if settings.storage_class else {})},
+        "resources": settings.resources.as_kubernetes(),
+        "affinity": {
+            "enablePodAntiAffinity": True,
+            "podAntiAffinityType": settings.anti_affinity,
+            "topologyKey": "kubernetes.io/hostname",
+        },
+        "monitoring": {
+            # the exporter on :9187 always runs; scraping is configured by the monitoring concern
+            "enablePodMonitor": False,
+            "customQueriesConfigMap": [{"name": queries_config_map, "key": "queries"}],
+        },
+        "inheritedMetadata": {"labels": {"app.kubernetes.io/part-of": PART_OF}},
+    }
+    if settings.wal_storage_size:
+        spec["walStorage"] = {"size": settings.wal_storage_size}
+    if args.zones:
+        spec["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": cluster_selector},
+            }
+        ]
+    return spec

@@ -20,11 +20,9 @@ from components.kube import (
     tag_only_image_reasons,
 )
 
-CACHE_NAME = "workflow-cache"
-HEADLESS_NAME = f"{CACHE_NAME}-headless"
-AUTH_SECRET = f"{CACHE_NAME}-auth"
-PORT = 6379
-METRICS_PORT = 9121
+from .facts import CACHE_NAME, HEADLESS_NAME, METRICS_PORT_NAME, REDIS_METRICS_PORT
+from .facts import REDIS_PORT as PORT
+
 #: a high uid outside the image's and the host's accounts; redis-server needs no passwd entry and
 #: fsGroup makes the data volume writable for it
 REDIS_UID = 10001
@@ -81,10 +79,7 @@ class RedisCache(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:data:RedisCache", name, None, opts)
-        settings = args.settings
-        labels = standard_labels(CACHE_NAME, "cache")
-        selector = selector_labels(CACHE_NAME)
-        metadata = {"name": CACHE_NAME, "namespace": args.namespace, "labels": labels}
+        metadata = {"name": CACHE_NAME, "namespace": args.namespace, "labels": standard_labels(CACHE_NAME, "cache")}
 
         account = k8s.core.v1.ServiceAccount(
             f"{name}-account", metadata=metadata, automount_service_account_token=False, opts=child(self)
@@ -92,9 +87,25 @@ class RedisCache(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata={**metadata, "name": f"{CACHE_NAME}-config"},
-            data={"redis.conf": redis_conf(settings), "start.sh": START_SCRIPT.format(run=RUNTIME_DIR, port=PORT)},
+            data={"redis.conf": redis_conf(args.settings), "start.sh": START_SCRIPT.format(run=RUNTIME_DIR, port=PORT)},
             opts=child(self),
         )
+        headless, primary = self._services(name, metadata)
+        stateful_set = self._stateful_set(name, args, metadata, account, config, headless)
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=metadata,
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(CACHE_NAME)}},
+            opts=child(self),
+        )
+
+        self.service_name = primary.metadata["name"]
+        self.stateful_set_name = stateful_set.metadata["name"]
+        self.register_outputs({"service_name": self.service_name})
+
+    def _services(self, name: str, metadata: dict) -> tuple[k8s.core.v1.Service, k8s.core.v1.Service]:
+        """The headless Service that names each pod, and the primary's Service (clients write, so pod 0 only)."""
+        selector = selector_labels(CACHE_NAME)
         headless = k8s.core.v1.Service(
             f"{name}-headless",
             metadata={**metadata, "name": HEADLESS_NAME},
@@ -103,12 +114,11 @@ class RedisCache(pulumi.ComponentResource):
                 "selector": selector,
                 "ports": [
                     {"name": "redis", "port": PORT, "targetPort": "redis", "protocol": "TCP"},
-                    {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+                    {"name": METRICS_PORT_NAME, "port": REDIS_METRICS_PORT, "targetPort": METRICS_PORT_NAME, "protocol": "TCP"},
                 ],
             },
             opts=child(self),
         )
-        # clients write, so they reach the primary (pod 0) only
         primary = k8s.core.v1.Service(
             f"{name}-service",
             metadata=metadata,
@@ -119,66 +129,25 @@ class RedisCache(pulumi.ComponentResource):
             },
             opts=child(self),
         )
+        return headless, primary
 
-        password_env = {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": args.auth_secret_name, "key": "password"}}}
-        authenticated_ping = {
-            "exec": {"command": ["sh", "-c", f'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p {PORT} ping | grep -q PONG']}
-        }
-        redis = {
-            "name": "redis",
-            "image": args.image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": ["sh", "/etc/redis/start.sh"],
-            "env": [
-                password_env,
-                {"name": "PRIMARY_HOST", "value": pulumi.Output.concat(CACHE_NAME, "-0.", HEADLESS_NAME, ".", args.namespace, ".svc")},
-            ],
-            "ports": [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}],
-            "resources": settings.resources.as_kubernetes(),
-            "securityContext": restricted_container_security_context(),
-            "startupProbe": {**authenticated_ping, "periodSeconds": 5, "failureThreshold": 60, "timeoutSeconds": 3},
-            "livenessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 10, "failureThreshold": 3},
-            "readinessProbe": {**authenticated_ping, "periodSeconds": 5, "failureThreshold": 2, "timeoutSeconds": 3},
-            "volumeMounts": [
-                {"name": "data", "mountPath": "/data"},
-                {"name": "config", "mountPath": "/etc/redis", "readOnly": True},
-                {"name": "runtime", "mountPath": RUNTIME_DIR},
-                {"name": "tmp", "mountPath": "/tmp"},
-            ],
-        }
-        exporter = {
-            "name": "redis-exporter",
-            "image": args.exporter_image,
-            "imagePullPolicy": "IfNotPresent",
-            "env": [{"name": "REDIS_ADDR", "value": f"redis://127.0.0.1:{PORT}"}, password_env],
-            "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
-            "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
-            "securityContext": restricted_container_security_context(),
-            "readinessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 10},
-            "livenessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 20, "failureThreshold": 3},
-        }
-        anti_affinity_term = {
-            "topologyKey": "kubernetes.io/hostname",
-            "labelSelector": {"matchLabels": selector},
-        }
-        affinity = (
-            {"requiredDuringSchedulingIgnoredDuringExecution": [anti_affinity_term]}
-            if settings.anti_affinity == "required"
-            else {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": anti_affinity_term}]}
-        )
-        spread = [
-            {
-                "maxSkew": 1,
-                "topologyKey": "topology.kubernetes.io/zone",
-                "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": selector},
-            }
-        ] if args.zones else []
+    def _stateful_set(
+        self,
+        name: str,
+        args: RedisCacheArgs,
+        metadata: dict,
+        account: k8s.core.v1.ServiceAccount,
+        config: k8s.core.v1.ConfigMap,
+        headless: k8s.core.v1.Service,
+    ) -> k8s.apps.v1.StatefulSet:
+        """The pods: spread and kept apart, each with its data volume, Redis and the exporter side by side."""
+        settings = args.settings
+        selector = selector_labels(CACHE_NAME)
         storage = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": settings.storage_size}}}
         if settings.storage_class:
             storage["storageClassName"] = settings.storage_class
         skips = {"CKV_K8S_35": SECRET_ENV_REASON, **tag_only_image_reasons(args.image, args.exporter_image)}
-        stateful_set = k8s.apps.v1.StatefulSet(
+        return k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata={**metadata, "annotations": checkov_skips(skips)},
             spec={
@@ -188,15 +157,15 @@ class RedisCache(pulumi.ComponentResource):
                 "updateStrategy": {"type": "RollingUpdate"},
                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
                 "template": {
-                    "metadata": {"labels": {**labels, **selector}},
+                    "metadata": {"labels": {**metadata["labels"], **selector}},
                     "spec": {
                         "serviceAccountName": account.metadata["name"],
                         "automountServiceAccountToken": False,
                         "terminationGracePeriodSeconds": 30,
                         "securityContext": restricted_pod_security_context(REDIS_UID),
-                        "affinity": {"podAntiAffinity": affinity},
-                        "topologySpreadConstraints": spread,
-                        "containers": [redis, exporter],
+                        "affinity": {"podAntiAffinity": anti_affinity(settings.anti_affinity, selector)},
+                        "topologySpreadConstraints": zone_spread(args.zones, selector),
+                        "containers": [redis_container(args), exporter_container(args)],
                         "volumes": [
                             {"name": "config", "configMap": {"name": config.metadata["name"], "defaultMode": 0o444}},
                             {"name": "runtime", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
@@ -204,17 +173,77 @@ class RedisCache(pulumi.ComponentResource):
                         ],
                     },
                 },
-                "volumeClaimTemplates": [{"metadata": {"name": "data", "labels": labels}, "spec": storage}],
+                "volumeClaimTemplates": [{"metadata": {"name": "data", "labels": metadata["labels"]}, "spec": storage}],
             },
             opts=child(self),
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=metadata,
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
-            opts=child(self),
-        )
 
-        self.service_name = primary.metadata["name"]
-        self.stateful_set_name = stateful_set.metadata["name"]
-        self.register_outputs({"service_name": self.service_name})
+
+def _password_env(args: RedisCacheArgs) -> dict:
+    return {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": args.auth_secret_name, "key": "password"}}}
+
+
+def redis_container(args: RedisCacheArgs) -> dict:
+    """redis-server, started by the script that writes its auth and role includes; probes authenticate."""
+    authenticated_ping = {
+        "exec": {"command": ["sh", "-c", f'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p {PORT} ping | grep -q PONG']}
+    }
+    return {
+        "name": "redis",
+        "image": args.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "/etc/redis/start.sh"],
+        "env": [
+            _password_env(args),
+            {"name": "PRIMARY_HOST", "value": pulumi.Output.concat(CACHE_NAME, "-0.", HEADLESS_NAME, ".", args.namespace, ".svc")},
+        ],
+        "ports": [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}],
+        "resources": args.settings.resources.as_kubernetes(),
+        "securityContext": restricted_container_security_context(),
+        "startupProbe": {**authenticated_ping, "periodSeconds": 5, "failureThreshold": 60, "timeoutSeconds": 3},
+        "livenessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 10, "failureThreshold": 3},
+        "readinessProbe": {**authenticated_ping, "periodSeconds": 5, "failureThreshold": 2, "timeoutSeconds": 3},
+        "volumeMounts": [
+            {"name": "data", "mountPath": "/data"},
+            {"name": "config", "mountPath": "/etc/redis", "readOnly": True},
+            {"name": "runtime", "mountPath": RUNTIME_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+
+
+def exporter_container(args: RedisCacheArgs) -> dict:
+    """redis_exporter beside Redis, serving the metrics port the PodMonitor scrapes."""
+    return {
+        "name": "redis-exporter",
+        "image": args.exporter_image,
+        "imagePullPolicy": "IfNotPresent",
+        "env": [{"name": "REDIS_ADDR", "value": f"redis://127.0.0.1:{PORT}"}, _password_env(args)],
+        "ports": [{"name": METRICS_PORT_NAME, "containerPort": REDIS_METRICS_PORT, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        "securityContext": restricted_container_security_context(),
+        "readinessProbe": {"httpGet": {"path": "/health", "port": METRICS_PORT_NAME}, "periodSeconds": 10},
+        "livenessProbe": {"httpGet": {"path": "/health", "port": METRICS_PORT_NAME}, "periodSeconds": 20, "failureThreshold": 3},
+    }
+
+
+def anti_affinity(mode: str, selector: dict[str, str]) -> dict:
+    """Keep the pods on different nodes: always (`required`) or where the scheduler can (`preferred`)."""
+    term = {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": selector}}
+    if mode == "required":
+        return {"requiredDuringSchedulingIgnoredDuringExecution": [term]}
+    return {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}]}
+
+
+def zone_spread(zones: list[str], selector: dict[str, str]) -> list[dict]:
+    """Spread over the stage's zones, when it has any."""
+    if not zones:
+        return []
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": selector},
+        }
+    ]

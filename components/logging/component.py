@@ -12,27 +12,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.backup.hardened_bucket import HardenedBucketSpec, build_hardened_bucket, housekeeping_rules
 from components.charts import install_chart
-from components.config.logging import LoggingConfig, SnapshotBucketConfig
+from components.config.logging import LoggingConfig
 from components.config.substitutions import SubstitutionsConfig
+from components.hardened_bucket import HardenedBucketSpec, build_hardened_bucket, housekeeping_rules
 from components.kube import checkov_skips, child, restricted_namespace, standard_labels, tag_only_image_reasons
 from components.logging import retention, setup_job, shipper, stack
+from components.logging.facts import CHART_RELEASE, COMPONENT, SnapshotStore
 from components.logging.snapshot_access import SnapshotAccessArgs, snapshot_role
-
-COMPONENT = "logging"
-CHART_RELEASE = "eck-operator"
-
-
-@dataclass(frozen=True)
-class SnapshotStore:
-    """The stage's snapshot bucket in AWS and the cluster's OIDC provider (IRSA) that grants access to it."""
-
-    stage: str
-    bucket: SnapshotBucketConfig
-    region: str
-    oidc_provider_arn: str
-    oidc_issuer: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +48,15 @@ def shipper_namespace_labels(namespace: str) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class _Snapshots:
+    """What the Elasticsearch cluster needs to snapshot into the stage's bucket (all None: no snapshots)."""
+
+    target: retention.SnapshotTarget | None = None
+    role_arn: pulumi.Output[str] | None = None
+    service_account: str | None = None
+
+
 class Logging(pulumi.ComponentResource):
     """Everything that collects, stores, retains and snapshots the platform's logs."""
 
@@ -72,7 +68,6 @@ class Logging(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:logging:Logging", name, None, opts)
         settings = args.settings
-        es_labels = standard_labels(stack.ELASTICSEARCH_NAME, COMPONENT)
 
         namespace = restricted_namespace(f"{name}-namespace", args.namespace, COMPONENT, child(self))
         shipper_ns = settings.shipper.namespace
@@ -90,53 +85,77 @@ class Logging(pulumi.ComponentResource):
             child(self, depends_on=[namespace]),
             crds_only=args.substitutions.crds_only,
         )
-        with_crds = child(self, depends_on=[namespace, operator])
+        snapshots = self._snapshots(name, args, namespace)
+        elasticsearch = self._search(name, args, snapshots, namespace, operator)
+        self._shipper_access(name, shipper_ns, shipper_namespace)
+        job_name, setup = self._setup_job(name, args, snapshots, namespace, elasticsearch)
+        # the setup job installs the index template first: otherwise the first write creates the data stream
+        # without it (no ILM policy, default replicas) and it keeps those settings until the next rollover
+        self._shipper(name, args, depends_on=[shipper_namespace, operator, elasticsearch, setup])
 
-        snapshot_target = None
-        snapshot_role_arn = None
-        es_service_account = None
-        if args.snapshot_store is not None and settings.snapshots.enabled:
-            store = args.snapshot_store
-            es_service_account = stack.ELASTICSEARCH_NAME
-            base_path = settings.snapshots.base_path.strip("/")
-            # not the database backup bucket: its Object Lock default retention would pin every snapshot file
-            # (SLM deletes only hide them behind delete markers) and its key is the backup jobs' alone
-            snapshots = build_hardened_bucket(
-                f"{name}-snapshots",
-                HardenedBucketSpec(
-                    stage=store.stage,
-                    purpose="log-snapshots",
-                    bucket_name=store.bucket.name,
-                    key_alias=f"alias/workflow-{store.stage}-log-snapshots",
-                    lifecycle_rules=housekeeping_rules(f"{base_path}/", store.bucket.noncurrent_version_expiration_days),
-                    force_destroy=store.bucket.force_destroy,
-                    object_lock=None,
-                ),
-                parent=self,
-            )
-            role = snapshot_role(
-                f"{name}-snapshot-role",
-                SnapshotAccessArgs(
-                    bucket=store.bucket.name,
-                    base_path=settings.snapshots.base_path,
-                    oidc_provider_arn=store.oidc_provider_arn,
-                    oidc_issuer=store.oidc_issuer,
-                    namespace=args.namespace,
-                    service_account=es_service_account,
-                ),
-                bucket_arn=snapshots.bucket.arn,
-                key_arn=snapshots.key.arn,
-                parent=self,
-            )
-            k8s.core.v1.ServiceAccount(
-                f"{name}-elasticsearch-account",
-                metadata={"name": es_service_account, "namespace": args.namespace, "labels": es_labels},
-                automount_service_account_token=False,
-                opts=child(self, depends_on=[namespace]),
-            )
-            snapshot_target = retention.SnapshotTarget(bucket=store.bucket.name, region=store.region)
-            snapshot_role_arn = role.arn
+        self.namespace = namespace.metadata["name"]
+        self.elasticsearch_url = stack.http_url(args.namespace)
+        self.kibana_service = f"{stack.KIBANA_NAME}-kb-http"
+        self.setup_job_name = job_name
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "elasticsearch_url": self.elasticsearch_url,
+                "kibana_service": self.kibana_service,
+                "setup_job_name": self.setup_job_name,
+            }
+        )
 
+    def _snapshots(self, name: str, args: LoggingArgs, namespace: k8s.core.v1.Namespace) -> _Snapshots:
+        """The snapshot bucket, the role Elasticsearch assumes for it and the account it assumes it as."""
+        settings = args.settings
+        if args.snapshot_store is None or not settings.snapshots.enabled:
+            return _Snapshots()
+        store = args.snapshot_store
+        es_service_account = stack.ELASTICSEARCH_NAME
+        base_path = settings.snapshots.base_path.strip("/")
+        # not the database backup bucket: its Object Lock default retention would pin every snapshot file
+        # (SLM deletes only hide them behind delete markers) and its key is the backup jobs' alone
+        bucket = build_hardened_bucket(
+            f"{name}-snapshots",
+            HardenedBucketSpec(
+                stage=store.stage,
+                purpose="log-snapshots",
+                bucket_name=store.bucket.name,
+                key_alias=f"alias/workflow-{store.stage}-log-snapshots",
+                lifecycle_rules=housekeeping_rules(f"{base_path}/", store.bucket.noncurrent_version_expiration_days),
+                force_destroy=store.bucket.force_destroy,
+                object_lock=None,
+            ),
+            parent=self,
+        )
+        role = snapshot_role(
+            f"{name}-snapshot-role",
+            SnapshotAccessArgs(
+                bucket=store.bucket.name,
+                base_path=settings.snapshots.base_path,
+                oidc_provider_arn=store.oidc_provider_arn,
+                oidc_issuer=store.oidc_issuer,
+                namespace=args.namespace,
+                service_account=es_service_account,
+            ),
+            bucket_arn=bucket.bucket.arn,
+            key_arn=bucket.key.arn,
+            parent=self,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-elasticsearch-account",
+            metadata={"name": es_service_account, "namespace": args.namespace, "labels": standard_labels(stack.ELASTICSEARCH_NAME, COMPONENT)},
+            automount_service_account_token=False,
+            opts=child(self, depends_on=[namespace]),
+        )
+        return _Snapshots(retention.SnapshotTarget(bucket=store.bucket.name, region=store.region), role.arn, es_service_account)
+
+    def _search(
+        self, name: str, args: LoggingArgs, snapshots: _Snapshots, namespace: k8s.core.v1.Namespace, operator: pulumi.Resource
+    ) -> k8s.apiextensions.CustomResource:
+        """The Elasticsearch cluster and Kibana in front of it."""
+        settings = args.settings
         elasticsearch = k8s.apiextensions.CustomResource(
             f"{name}-elasticsearch",
             api_version="elasticsearch.k8s.elastic.co/v1",
@@ -144,7 +163,7 @@ class Logging(pulumi.ComponentResource):
             metadata={
                 "name": stack.ELASTICSEARCH_NAME,
                 "namespace": args.namespace,
-                "labels": es_labels,
+                "labels": standard_labels(stack.ELASTICSEARCH_NAME, COMPONENT),
                 # an empty map is stored as no field at all: declaring one would be a diff on every preview
                 **({"annotations": annotations} if (annotations := stack.elasticsearch_annotations(args.zones)) else {}),
             },
@@ -152,11 +171,11 @@ class Logging(pulumi.ComponentResource):
                 settings,
                 args.zones,
                 args.elasticsearch_image,
-                service_account=es_service_account,
-                snapshot_role_arn=snapshot_role_arn,
-                snapshot_region=snapshot_target.region if snapshot_target else None,
+                service_account=snapshots.service_account,
+                snapshot_role_arn=snapshots.role_arn,
+                snapshot_region=snapshots.target.region if snapshots.target else None,
             ),
-            opts=with_crds,
+            opts=child(self, depends_on=[namespace, operator]),
         )
         k8s.apiextensions.CustomResource(
             f"{name}-kibana",
@@ -166,15 +185,16 @@ class Logging(pulumi.ComponentResource):
             spec=stack.kibana_spec(settings, args.kibana_image),
             opts=child(self, depends_on=[namespace, operator, elasticsearch]),
         )
+        return elasticsearch
 
-        # -- the shipper, in its own namespace --------------------------------------------------
+    def _shipper_access(self, name: str, shipper_ns: str, shipper_namespace: k8s.core.v1.Namespace) -> None:
+        """The shipper's account and its read access to pod metadata across the cluster."""
         shipper_labels = standard_labels(shipper.BEAT_NAME, COMPONENT)
-        in_shipper_namespace = child(self, depends_on=[shipper_namespace])
         beat_account = k8s.core.v1.ServiceAccount(
             f"{name}-filebeat-account",
             metadata={"name": shipper.BEAT_NAME, "namespace": shipper_ns, "labels": shipper_labels},
             automount_service_account_token=False,
-            opts=in_shipper_namespace,
+            opts=child(self, depends_on=[shipper_namespace]),
         )
         cluster_role = k8s.rbac.v1.ClusterRole(
             f"{name}-filebeat-role",
@@ -190,8 +210,12 @@ class Logging(pulumi.ComponentResource):
             opts=child(self),
         )
 
-        # -- retention and snapshots: the setup job ---------------------------------------------
-        state = retention.desired_state(settings, snapshot_target)
+    def _setup_job(
+        self, name: str, args: LoggingArgs, snapshots: _Snapshots, namespace: k8s.core.v1.Namespace,
+        elasticsearch: pulumi.Resource,
+    ) -> tuple[str, k8s.batch.v1.Job]:
+        """Retention and snapshots: the desired state as a ConfigMap and the Job that converges the cluster to it."""
+        state = retention.desired_state(args.settings, snapshots.target)
         job_name = setup_job.job_name(state, args.job_image)
         state_map = k8s.core.v1.ConfigMap(
             f"{name}-setup-state",
@@ -211,61 +235,18 @@ class Logging(pulumi.ComponentResource):
             spec=setup_job.job_spec(args.namespace, args.job_image, job_name),
             opts=child(self, depends_on=[state_map, elasticsearch]),
         )
+        return job_name, setup
 
-        # -- the shipper writes once the setup job has finished ----------------------------------
+    def _shipper(self, name: str, args: LoggingArgs, depends_on: list[pulumi.Resource]) -> None:
+        """Filebeat in its own namespace, shipping the platform's container logs."""
+        shipper_ns = args.settings.shipper.namespace
         k8s.apiextensions.CustomResource(
             f"{name}-filebeat",
             api_version="beat.k8s.elastic.co/v1beta1",
             kind="Beat",
-            metadata={"name": shipper.BEAT_NAME, "namespace": shipper_ns, "labels": shipper_labels},
+            metadata={"name": shipper.BEAT_NAME, "namespace": shipper_ns, "labels": standard_labels(shipper.BEAT_NAME, COMPONENT)},
             spec=shipper.beat_spec(
-                settings, args.workflow_namespace, args.namespace, shipper.BEAT_NAME, args.filebeat_image
+                args.settings, args.workflow_namespace, args.namespace, shipper.BEAT_NAME, args.filebeat_image
             ),
-            # the setup job installs the index template first: otherwise the first write creates the data stream
-            # without it (no ILM policy, default replicas) and it keeps those settings until the next rollover
-            opts=child(self, depends_on=[shipper_namespace, operator, elasticsearch, setup]),
+            opts=child(self, depends_on=depends_on),
         )
-
-        self.namespace = namespace.metadata["name"]
-        self.elasticsearch_url = stack.http_url(args.namespace)
-        self.kibana_service = f"{stack.KIBANA_NAME}-kb-http"
-        self.setup_job_name = job_name
-        self.register_outputs(
-            {
-                "namespace": self.namespace,
-                "elasticsearch_url": self.elasticsearch_url,
-                "kibana_service": self.kibana_service,
-                "setup_job_name": self.setup_job_name,
-            }
-        )
-
-
-def snapshot_store_for(config) -> SnapshotStore | None:
-    """The snapshot bucket when the stage runs in AWS (an `aws` section and `logging.snapshots.bucket`), else None."""
-    aws_account = getattr(config, "aws", None)
-    bucket = config.logging.snapshots.bucket
-    if aws_account is None or bucket is None:
-        return None
-    return SnapshotStore(
-        stage=config.stage,
-        bucket=bucket,
-        region=aws_account.region,
-        oidc_provider_arn=aws_account.eks_oidc_provider_arn,
-        oidc_issuer=aws_account.eks_oidc_issuer,
-    )
-
-
-def logging_args(config) -> LoggingArgs:
-    """The component's arguments from a stage configuration; the setup job runs in the repository's job image."""
-    return LoggingArgs(
-        namespace=config.namespaces.logging,
-        workflow_namespace=config.namespaces.workflow,
-        settings=config.logging,
-        job_image=config.images.backup_job,
-        zones=list(config.cluster.zones),
-        snapshot_store=snapshot_store_for(config),
-        elasticsearch_image=config.images.elasticsearch,
-        kibana_image=config.images.kibana,
-        filebeat_image=config.images.filebeat,
-        substitutions=config.substitutions,
-    )

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from components.kube import restricted_container_security_context, restricted_pod_security_context, standard_labels
+from components.logging.facts import SETUP_JOB_MODULE, SETUP_NAME
 from components.logging.stack import ELASTIC_USER_SECRET, HTTP_CA_SECRET, http_url
 
-SETUP_NAME = "logging-setup"
 STATE_FILE = "desired-state.json"
 STATE_DIR = "/etc/logging-setup"
 CREDENTIALS_DIR = "/etc/elasticsearch/credentials"
@@ -32,7 +32,7 @@ def job_spec(namespace: str, image: str, config_map_name: str) -> dict[str, Any]
         "name": SETUP_NAME,
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["python", "-m", "components.logging.retention_job"],
+        "command": ["python", "-m", SETUP_JOB_MODULE],
         "env": [
             {"name": "ES_URL", "value": http_url(namespace)},
             {"name": "ES_CA_FILE", "value": f"{CA_DIR}/ca.crt"},

@@ -14,9 +14,8 @@ from typing import Any
 from components.config.logging import LoggingConfig
 from components.kube import standard_labels
 from components.logging.retention import DATA_STREAM
-from components.logging.stack import ELASTICSEARCH_NAME
+from components.logging.facts import BEAT_CONTAINER, BEAT_NAME, ELASTICSEARCH_NAME
 
-BEAT_NAME = "filebeat"
 #: Indices the role ECK gives a Filebeat's `elasticsearchRef` user may write (eck_beat_es_filebeat_role_v77, read
 #: from elastic/cloud-on-k8s pkg/controller/elasticsearch/user/roles.yaml@v3.2.0); a bulk write elsewhere is refused.
 ECK_BEAT_WRITABLE_INDICES = ("filebeat-*", "logs-*")
@@ -93,7 +92,7 @@ def beat_spec(
 ) -> dict[str, Any]:
     shipper = config.shipper
     container = {
-        "name": "filebeat",
+        "name": BEAT_CONTAINER,
         "resources": shipper.resources.as_kubernetes(),
         "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
         "securityContext": {

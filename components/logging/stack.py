@@ -8,9 +8,15 @@ import pulumi
 
 from components.config.logging import LoggingConfig
 from components.kube import restricted_container_security_context, standard_labels
+from components.logging.facts import (
+    ELASTICSEARCH_CONTAINER,
+    ELASTICSEARCH_HTTP_PORT,
+    ELASTICSEARCH_NAME,
+    HTTP_SERVICE,
+    KIBANA_CONTAINER,
+    KIBANA_NAME,
+)
 
-ELASTICSEARCH_NAME = "elasticsearch"
-KIBANA_NAME = "kibana"
 NODE_SET = "default"
 #: ECK's fixed names: the data volume claim, the elastic user's Secret and the public HTTP CA.
 DATA_VOLUME = "elasticsearch-data"
@@ -26,7 +32,7 @@ ELASTIC_UID = 1000
 
 def http_url(namespace: str) -> str:
     """The in-cluster HTTPS endpoint of the cluster (ECK's `<name>-es-http` Service)."""
-    return f"https://{ELASTICSEARCH_NAME}-es-http.{namespace}.svc:9200"
+    return f"https://{HTTP_SERVICE}.{namespace}.svc:{ELASTICSEARCH_HTTP_PORT}"
 
 
 def _pod_security_context() -> dict[str, Any]:
@@ -93,7 +99,7 @@ def elasticsearch_spec(
             }
         )
     container: dict[str, Any] = {
-        "name": "elasticsearch",
+        "name": ELASTICSEARCH_CONTAINER,
         "resources": es.resources.as_kubernetes(),
         "securityContext": restricted_container_security_context(),
     }
@@ -163,7 +169,7 @@ def kibana_spec(config: LoggingConfig, image: str | None) -> dict[str, Any]:
                 "automountServiceAccountToken": False,
                 "containers": [
                     {
-                        "name": "kibana",
+                        "name": KIBANA_CONTAINER,
                         "resources": kibana.resources.as_kubernetes(),
                         "securityContext": restricted_container_security_context(),
                     }

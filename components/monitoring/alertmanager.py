@@ -11,7 +11,7 @@ from typing import Any
 
 from components.config.monitoring import ReceiverConfig
 from components.config.schema import StageConfig
-from components.monitoring import names
+from components.monitoring import facts
 
 #: Labels that make two alerts "the same problem" for grouping and inhibition.
 GROUP_BY = ["alertname", "namespace", "service"]
@@ -55,7 +55,7 @@ def _receiver(receiver: ReceiverConfig, secrets_dir: str) -> dict[str, Any]:
     return entry
 
 
-def alertmanager_config(config: StageConfig, secrets_dir: str = names.RECEIVER_SECRET_DIR) -> dict[str, Any]:
+def alertmanager_config(config: StageConfig, secrets_dir: str = facts.RECEIVER_SECRET_DIR) -> dict[str, Any]:
     """The whole `alertmanager.yaml` for one stage."""
     settings = config.monitoring.alertmanager
     routes = settings.routes

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.monitoring import names
+from components.monitoring import facts
 
 KPS = "prometheus-community/helm-charts charts/kube-prometheus-stack"
 
@@ -45,15 +45,15 @@ def chart_monitors(values: dict[str, Any], release_namespace: str) -> list[Chart
     own_labels = {"app.kubernetes.io/part-of": "kube-prometheus-stack", **(values.get("commonLabels") or {})}
     own = f"{KPS}/templates/_helpers.tpl@83.4.2 (kube-prometheus-stack.labels)"
     monitors = [
-        ChartMonitor("ServiceMonitor", f"{names.FULLNAME}-kubelet", release_namespace, own_labels,
+        ChartMonitor("ServiceMonitor", f"{facts.FULLNAME}-kubelet", release_namespace, own_labels,
                      f"{KPS}/templates/exporters/kubelet/servicemonitor.yaml@83.4.2; {own}",
                      "cAdvisor CPU series (WorkflowCPUHigh, dashboards)"),
-        ChartMonitor("ServiceMonitor", f"{names.FULLNAME}-operator", release_namespace, own_labels,
+        ChartMonitor("ServiceMonitor", f"{facts.FULLNAME}-operator", release_namespace, own_labels,
                      f"{KPS}/templates/prometheus-operator/servicemonitor.yaml@83.4.2; {own}",
                      "the operator's own health"),
-        ChartMonitor("ServiceMonitor", f"{names.FULLNAME}-prometheus", release_namespace, own_labels,
+        ChartMonitor("ServiceMonitor", f"{facts.FULLNAME}-prometheus", release_namespace, own_labels,
                      f"{KPS}/templates/prometheus/servicemonitor.yaml@83.4.2; {own}", "Prometheus' own health"),
-        ChartMonitor("ServiceMonitor", f"{names.FULLNAME}-alertmanager", release_namespace, own_labels,
+        ChartMonitor("ServiceMonitor", f"{facts.FULLNAME}-alertmanager", release_namespace, own_labels,
                      f"{KPS}/templates/alertmanager/servicemonitor.yaml@83.4.2; {own}", "Alertmanager's own health"),
     ]
     ksm = values.get("kube-state-metrics") or {}
@@ -79,7 +79,7 @@ def chart_monitors(values: dict[str, Any], release_namespace: str) -> list[Chart
     grafana = values.get("grafana") or {}
     if grafana.get("enabled", True) and _get(grafana, "serviceMonitor.enabled", True):
         monitors.append(ChartMonitor(
-            "ServiceMonitor", names.GRAFANA_NAME, _get(grafana, "serviceMonitor.namespace") or release_namespace,
+            "ServiceMonitor", facts.GRAFANA_NAME, _get(grafana, "serviceMonitor.namespace") or release_namespace,
             {"app.kubernetes.io/name": "grafana", **(_get(grafana, "serviceMonitor.labels") or {})},
             "grafana/helm-charts charts/grafana/templates/servicemonitor.yaml@grafana-11.6.1 (grafana.labels + serviceMonitor.labels)",
             "Grafana's own health",

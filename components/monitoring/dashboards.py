@@ -7,6 +7,7 @@ test evaluates each one against a real Prometheus.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as dash
@@ -14,8 +15,13 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from components.config.schema import StageConfig
-from components.monitoring.rules import BACKUP_CRONJOB, RESTORE_DRILL_CRONJOB, WORKFLOW_JOB, error_ratio_record
+from components.backup.facts import BACKUP_CRONJOB, RESTORE_DRILL_CRONJOB
+from components.config.monitoring import AlertsConfig
+from components.config.schema import NamespacesConfig, StageConfig
+from components.facts import PART_OF
+from components.monitoring.rules import error_ratio_record
+from components.workflow.facts import CONTAINER as WORKFLOW_CONTAINER
+from components.workflow.facts import SCRAPE_JOB as WORKFLOW_JOB
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
 
@@ -37,69 +43,79 @@ def _stat(title: str, unit: str, query: prometheus.Dataquery) -> stat.Panel:
 
 
 def _board(uid: str, title: str, panels: list[Any]) -> dict[str, Any]:
-    builder = dash.Dashboard(title).uid(uid).tags(["workflow-platform"]).refresh("1m").time("now-6h", "now").readonly()
+    builder = dash.Dashboard(title).uid(uid).tags([PART_OF]).refresh("1m").time("now-6h", "now").readonly()
     for panel in panels:
         builder = builder.with_panel(panel)
     return json.loads(json.dumps(builder.build(), cls=JSONEncoder))
 
 
-def dashboards(config: StageConfig) -> dict[str, dict[str, Any]]:
-    """{file name: dashboard JSON model} for the stage."""
-    ns = config.namespaces
-    w = f'job="{WORKFLOW_JOB}", namespace="{ns.workflow}"'
-    target = config.monitoring.slo.availability_target
-    budget = round(1 - target, 10)
-    monitoring = config.monitoring.alerts
-    slo = _board(
-        "workflow-slo",
+@dataclass(frozen=True)
+class _BoardContext:
+    """What every board of one stage selects and compares with."""
+
+    namespaces: NamespacesConfig
+    #: the workflow service's series in its namespace
+    w: str
+    alerts: AlertsConfig
+    budget: float
+
+
+def _slo_board(uid: str, ctx: _BoardContext) -> dict[str, Any]:
+    """Availability, error budget and burn rates against the SLO."""
+    return _board(
+        uid,
         "Workflow SLO overview",
         [
             _stat(
                 "Availability (30d)",
                 "percentunit",
-                _query(f'1 - (sum(rate(http_requests_total{{{w}, code=~"5.."}}[30d])) / sum(rate(http_requests_total{{{w}}}[30d])))'),
+                _query(f'1 - (sum(rate(http_requests_total{{{ctx.w}, code=~"5.."}}[30d])) / sum(rate(http_requests_total{{{ctx.w}}}[30d])))'),
             ),
             _stat(
                 "Error budget left (30d)",
                 "percentunit",
                 _query(
-                    f'1 - (sum(rate(http_requests_total{{{w}, code=~"5.."}}[30d])) / sum(rate(http_requests_total{{{w}}}[30d]))) / {budget}'
+                    f'1 - (sum(rate(http_requests_total{{{ctx.w}, code=~"5.."}}[30d])) / sum(rate(http_requests_total{{{ctx.w}}}[30d]))) / {ctx.budget}'
                 ),
             ),
-            _stat("Requests per second", "reqps", _query(f"sum(rate(http_requests_total{{{w}}}[5m]))")),
-            _stat("Workflow runs per second", "ops", _query(f"sum(rate(workflow_executions_total{{{w}}}[5m]))")),
+            _stat("Requests per second", "reqps", _query(f"sum(rate(http_requests_total{{{ctx.w}}}[5m]))")),
+            _stat("Workflow runs per second", "ops", _query(f"sum(rate(workflow_executions_total{{{ctx.w}}}[5m]))")),
             _series(
                 "Burn rate by window (1 = budget spent in exactly 30 days)",
                 "none",
-                *[_query(f"{error_ratio_record(window)} / {budget}", window) for window in ("5m", "30m", "1h", "6h", "1d", "3d")],
+                *[_query(f"{error_ratio_record(window)} / {ctx.budget}", window) for window in ("5m", "30m", "1h", "6h", "1d", "3d")],
             ),
             _series(
                 "Requests by status code",
                 "reqps",
-                _query(f"sum by (code) (rate(http_requests_total{{{w}}}[5m]))", "{{code}}"),
+                _query(f"sum by (code) (rate(http_requests_total{{{ctx.w}}}[5m]))", "{{code}}"),
             ),
         ],
     )
-    latency = _board(
-        "workflow-latency",
+
+
+def _latency_board(uid: str, ctx: _BoardContext) -> dict[str, Any]:
+    """Response times against the latency alert."""
+    return _board(
+        uid,
         "Workflow latency",
         [
             _series(
                 "Average response time",
                 "s",
                 _query(
-                    f"sum by (route) (rate(http_request_duration_seconds_sum{{{w}}}[5m])) / "
-                    f"sum by (route) (rate(http_request_duration_seconds_count{{{w}}}[5m]))",
+                    f"sum by (route) (rate(http_request_duration_seconds_sum{{{ctx.w}}}[5m])) / "
+                    f"sum by (route) (rate(http_request_duration_seconds_count{{{ctx.w}}}[5m]))",
                     "{{route}}",
                 ),
-                _query(f"vector({monitoring.workflow_latency_high.average_seconds})", "alert threshold"),
+                _query(f"vector({ctx.alerts.workflow_latency_high.average_seconds})", "alert threshold"),
             ),
             _series(
                 "p50 / p95 / p99",
                 "s",
                 *[
                     _query(
-                        f"histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{w}}}[5m])))",
+                        f"histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{ctx.w}}}[5m])))",
                         f"p{int(q * 100)}",
                     )
                     for q in (0.5, 0.95, 0.99)
@@ -110,40 +126,48 @@ def dashboards(config: StageConfig) -> dict[str, dict[str, Any]]:
                 "percentunit",
                 # Prometheus 3 writes le="1" where 2.x wrote le="1.0": match both
                 _query(
-                    f'sum(rate(http_request_duration_seconds_bucket{{{w}, le=~"1(\\\\.0)?"}}[5m])) / '
-                    f"sum(rate(http_request_duration_seconds_count{{{w}}}[5m]))"
+                    f'sum(rate(http_request_duration_seconds_bucket{{{ctx.w}, le=~"1(\\\\.0)?"}}[5m])) / '
+                    f"sum(rate(http_request_duration_seconds_count{{{ctx.w}}}[5m]))"
                 ),
             ),
         ],
     )
-    cache = _board(
-        "workflow-cache",
+
+
+def _cache_board(uid: str, ctx: _BoardContext) -> dict[str, Any]:
+    """Cache hit ratio against its alert, look-ups and Redis memory."""
+    return _board(
+        uid,
         "Workflow cache",
         [
             _series(
                 "Cache hit ratio",
                 "percentunit",
                 _query(
-                    f'sum(rate(workflow_cache_requests_total{{{w}, result="hit"}}[5m])) / '
-                    f"sum(rate(workflow_cache_requests_total{{{w}}}[5m]))",
+                    f'sum(rate(workflow_cache_requests_total{{{ctx.w}, result="hit"}}[5m])) / '
+                    f"sum(rate(workflow_cache_requests_total{{{ctx.w}}}[5m]))",
                     "hit ratio",
                 ),
-                _query(f"vector({monitoring.workflow_cache_hit_rate_low.min_hit_ratio})", "alert threshold"),
+                _query(f"vector({ctx.alerts.workflow_cache_hit_rate_low.min_hit_ratio})", "alert threshold"),
             ),
             _series(
                 "Look-ups by result",
                 "ops",
-                _query(f"sum by (result) (rate(workflow_cache_requests_total{{{w}}}[5m]))", "{{result}}"),
+                _query(f"sum by (result) (rate(workflow_cache_requests_total{{{ctx.w}}}[5m]))", "{{result}}"),
             ),
             _series(
                 "Redis memory used",
                 "bytes",
-                _query(f'sum by (pod) (redis_memory_used_bytes{{namespace="{ns.data}"}})', "{{pod}}"),
+                _query(f'sum by (pod) (redis_memory_used_bytes{{namespace="{ctx.namespaces.data}"}})', "{{pod}}"),
             ),
         ],
     )
-    database = _board(
-        "workflow-database",
+
+
+def _database_board(uid: str, ctx: _BoardContext) -> dict[str, Any]:
+    """Query times against the slow-query alert, query rate and PostgreSQL backends."""
+    return _board(
+        uid,
         "Workflow database",
         [
             _series(
@@ -151,78 +175,101 @@ def dashboards(config: StageConfig) -> dict[str, dict[str, Any]]:
                 "s",
                 *[
                     _query(
-                        f"histogram_quantile({q}, sum by (le) (rate(workflow_db_query_duration_seconds_bucket{{{w}}}[5m])))",
+                        f"histogram_quantile({q}, sum by (le) (rate(workflow_db_query_duration_seconds_bucket{{{ctx.w}}}[5m])))",
                         f"p{int(q * 100)}",
                     )
-                    for q in (0.5, monitoring.workflow_db_query_slow.quantile)
+                    for q in (0.5, ctx.alerts.workflow_db_query_slow.quantile)
                 ],
-                _query(f"vector({monitoring.workflow_db_query_slow.threshold_seconds})", "alert threshold"),
+                _query(f"vector({ctx.alerts.workflow_db_query_slow.threshold_seconds})", "alert threshold"),
             ),
-            _series("Queries per second", "ops", _query(f"sum(rate(workflow_db_query_duration_seconds_count{{{w}}}[5m]))")),
+            _series("Queries per second", "ops", _query(f"sum(rate(workflow_db_query_duration_seconds_count{{{ctx.w}}}[5m]))")),
             _series(
                 "PostgreSQL backends",
                 "short",
-                _query(f'sum by (pod) (cnpg_backends_total{{namespace="{ns.data}"}})', "{{pod}}"),
+                _query(f'sum by (pod) (cnpg_backends_total{{namespace="{ctx.namespaces.data}"}})', "{{pod}}"),
             ),
         ],
     )
-    cpu = _board(
-        "workflow-cpu",
+
+
+def _cpu_board(uid: str, ctx: _BoardContext) -> dict[str, Any]:
+    """CPU used against the pods' requests and the CPU alert."""
+    return _board(
+        uid,
         "Workflow CPU against requests",
         [
             _series(
                 "CPU used / requested",
                 "percentunit",
                 _query(
-                    f'sum(rate(container_cpu_usage_seconds_total{{namespace="{ns.workflow}", container="{WORKFLOW_JOB}"}}[5m])) / '
-                    f'sum(kube_pod_container_resource_requests{{namespace="{ns.workflow}", container="{WORKFLOW_JOB}", resource="cpu"}})'
+                    f'sum(rate(container_cpu_usage_seconds_total{{namespace="{ctx.namespaces.workflow}", container="{WORKFLOW_CONTAINER}"}}[5m])) / '
+                    f'sum(kube_pod_container_resource_requests{{namespace="{ctx.namespaces.workflow}", container="{WORKFLOW_CONTAINER}", resource="cpu"}})'
                 ),
-                _query(f"vector({monitoring.workflow_cpu_high.max_request_ratio})", "alert threshold"),
+                _query(f"vector({ctx.alerts.workflow_cpu_high.max_request_ratio})", "alert threshold"),
             ),
             _series(
                 "CPU by pod",
                 "short",
                 _query(
-                    f'sum by (pod) (rate(container_cpu_usage_seconds_total{{namespace="{ns.workflow}", container="{WORKFLOW_JOB}"}}[5m]))',
+                    f'sum by (pod) (rate(container_cpu_usage_seconds_total{{namespace="{ctx.namespaces.workflow}", container="{WORKFLOW_CONTAINER}"}}[5m]))',
                     "{{pod}}",
                 ),
             ),
         ],
     )
-    backups = _board(
-        "workflow-backups",
+
+
+def _backups_board(uid: str, ctx: _BoardContext) -> dict[str, Any]:
+    """Ages of the last good backup and restore drill, failed drills."""
+    return _board(
+        uid,
         "Workflow backups",
         [
             _stat(
                 "Age of the last good backup",
                 "s",
-                _query(f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{ns.data}", cronjob="{BACKUP_CRONJOB}"}})'),
+                _query(f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{ctx.namespaces.data}", cronjob="{BACKUP_CRONJOB}"}})'),
             ),
             _stat(
                 "Age of the last good restore drill",
                 "s",
                 _query(
-                    f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{ns.data}", cronjob="{RESTORE_DRILL_CRONJOB}"}})'
+                    f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{ctx.namespaces.data}", cronjob="{RESTORE_DRILL_CRONJOB}"}})'
                 ),
             ),
             _series(
                 "Failed drill jobs",
                 "short",
                 _query(
-                    f'sum by (job_name) (kube_job_failed{{namespace="{ns.data}", job_name=~"{RESTORE_DRILL_CRONJOB}-.*", condition="true"}})',
+                    f'sum by (job_name) (kube_job_failed{{namespace="{ctx.namespaces.data}", job_name=~"{RESTORE_DRILL_CRONJOB}-.*", condition="true"}})',
                     "{{job_name}}",
                 ),
             ),
         ],
     )
-    return {
-        "workflow-slo": slo,
-        "workflow-latency": latency,
-        "workflow-cache": cache,
-        "workflow-database": database,
-        "workflow-cpu": cpu,
-        "workflow-backups": backups,
-    }
+
+
+#: File name (= dashboard uid) → board builder; one ConfigMap per board.
+BOARDS = {
+    "workflow-slo": _slo_board,
+    "workflow-latency": _latency_board,
+    "workflow-cache": _cache_board,
+    "workflow-database": _database_board,
+    "workflow-cpu": _cpu_board,
+    "workflow-backups": _backups_board,
+}
+
+
+def dashboards(config: StageConfig) -> dict[str, dict[str, Any]]:
+    """{file name: dashboard JSON model} for the stage."""
+    ns = config.namespaces
+    ctx = _BoardContext(
+        namespaces=ns,
+        w=f'job="{WORKFLOW_JOB}", namespace="{ns.workflow}"',
+        alerts=config.monitoring.alerts,
+        budget=round(1 - config.monitoring.slo.availability_target, 10),
+    )
+    return {uid: build(uid, ctx) for uid, build in BOARDS.items()}
 
 
 def dashboard_expressions(config: StageConfig) -> list[str]:

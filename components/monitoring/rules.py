@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from components.config.schema import StageConfig
+from components.backup.facts import BACKUP_CRONJOB, RESTORE_DRILL_CRONJOB
 from components.config.types import cron_max_interval_seconds, duration_seconds
-
-#: The workflow service's scrape job: a ServiceMonitor names its job after the Service.
-WORKFLOW_JOB = "workflow-service"
-BACKUP_CRONJOB = "workflow-db-backup"
-RESTORE_DRILL_CRONJOB = "workflow-db-restore-drill"
+from components.data.facts import CLUSTER_NAME as DATABASE_SERVICE
+from components.workflow.facts import CONTAINER as WORKFLOW_CONTAINER
+from components.workflow.facts import SCRAPE_JOB as WORKFLOW_JOB
 
 #: SRE workbook multi-window, multi-burn-rate pairs: (long window, short window, burn-rate factor).
 PAGE_BURN_WINDOWS = (("1h", "5m", 14.4), ("6h", "30m", 6.0))
@@ -168,9 +167,9 @@ def _service_group(ctx: RuleContext) -> list[dict[str, Any]]:
         ctx.alert(
             "WorkflowCPUHigh",
             f'sum by (namespace) (rate(container_cpu_usage_seconds_total{{namespace="{ctx.workflow_namespace}", '
-            f'container="{WORKFLOW_JOB}"}}[{cpu.window}]))\n/\n'
+            f'container="{WORKFLOW_CONTAINER}"}}[{cpu.window}]))\n/\n'
             f'sum by (namespace) (kube_pod_container_resource_requests{{namespace="{ctx.workflow_namespace}", '
-            f'container="{WORKFLOW_JOB}", resource="cpu"}})\n'
+            f'container="{WORKFLOW_CONTAINER}", resource="cpu"}})\n'
             f"> {_number(cpu.max_request_ratio)}",
             SEVERITY_TICKET,
             "Workflow service uses more CPU than it requests",
@@ -233,7 +232,7 @@ def _backup_group(ctx: RuleContext) -> list[dict[str, Any]]:
     backup_sel = f'namespace="{ns}", cronjob="{BACKUP_CRONJOB}"'
     drill_sel = f'namespace="{ns}", cronjob="{RESTORE_DRILL_CRONJOB}"'
     drill_jobs = f'namespace="{ns}", job_name=~"{RESTORE_DRILL_CRONJOB}-.*"'
-    labels = {"service": "workflow-db"}
+    labels = {"service": DATABASE_SERVICE}
     rules = [
         ctx.alert(
             "BackupStale",
@@ -330,7 +329,7 @@ def _heartbeat_group(ctx: RuleContext) -> list[dict[str, Any]]:
 #: File name (without .yaml) → groups builder; one PrometheusRule per file.
 RULE_FILES = {
     "workflow-slo": _slo_group,
-    "workflow-service": _service_group,
+    WORKFLOW_JOB: _service_group,
     "workflow-backups": _backup_group,
     "workflow-heartbeat": _heartbeat_group,
 }

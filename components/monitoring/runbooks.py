@@ -8,7 +8,7 @@ import jinja2
 
 from components.config.monitoring import RUNBOOKS_DIR, runbook_template
 from components.config.schema import StageConfig
-from components.monitoring import names
+from components.monitoring import facts
 from components.monitoring.rules import alert_names
 
 
@@ -31,8 +31,8 @@ def runbook_context(config: StageConfig) -> dict:
         "drill_schedule": config.backup.restore_drill_schedule,
         "cpu_target": config.service.cpu_target_utilization_percent,
         "max_replicas": config.service.max_replicas,
-        "prometheus_service": names.PROMETHEUS_SERVICE,
-        "alertmanager_name": names.ALERTMANAGER_NAME,
+        "prometheus_service": facts.PROMETHEUS_SERVICE,
+        "alertmanager_name": facts.ALERTMANAGER_NAME,
         "heartbeat_receiver": monitoring.alertmanager.routes.heartbeat,
         "heartbeat_interval": monitoring.alertmanager.heartbeat_interval,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.config.schema import StageConfig
-from components.monitoring import names
+from components.monitoring import facts
 from components.monitoring.alertmanager import alertmanager_config
 
 #: Pod Security `restricted` at pod level for Prometheus and Alertmanager (the operator renders their containers).
@@ -26,7 +26,7 @@ def _volume_claim(size: str, storage_class: str | None) -> dict[str, Any]:
 
 
 def platform_selector() -> dict[str, Any]:
-    key, value = names.SELECTOR_LABEL
+    key, value = facts.SELECTOR_LABEL
     return {"matchLabels": {key: value}}
 
 
@@ -43,10 +43,10 @@ def chart_values(config: StageConfig) -> dict[str, Any]:
     # and node-exporter's ServiceMonitor sits beside it in its namespace
     watched = [config.namespaces.monitoring] + ([node_exporter.namespace] if node_exporter.enabled else [])
     selector = platform_selector()
-    key, value = names.SELECTOR_LABEL
-    dashboard_key, dashboard_value = names.DASHBOARD_LABEL
+    key, value = facts.SELECTOR_LABEL
+    dashboard_key, dashboard_value = facts.DASHBOARD_LABEL
     return {
-        "fullnameOverride": names.FULLNAME,
+        "fullnameOverride": facts.FULLNAME,
         # every chart object carries the platform label, so one selector picks up chart and platform objects alike
         "commonLabels": {key: value},
         "defaultRules": {
@@ -88,12 +88,12 @@ def chart_values(config: StageConfig) -> dict[str, Any]:
                 "resources": alertmanager.resources.as_kubernetes(),
                 "storage": _volume_claim(alertmanager.storage_size, prometheus.storage_class),
                 # receiver credentials, mounted at /etc/alertmanager/secrets/<secret>/<key>
-                "secrets": [names.RECEIVER_SECRET_NAME] if alertmanager.secret_keys() else [],
+                "secrets": [facts.RECEIVER_SECRET_NAME] if alertmanager.secret_keys() else [],
                 "securityContext": RESTRICTED_POD,
             },
         },
         "grafana": {
-            "fullnameOverride": names.GRAFANA_NAME,
+            "fullnameOverride": facts.GRAFANA_NAME,
             "resources": grafana.resources.as_kubernetes(),
             "persistence": {"enabled": True, "size": grafana.storage_size},
             # the chart's init container chowns the volume as root with CHOWN, which Pod Security `restricted`
@@ -101,7 +101,7 @@ def chart_values(config: StageConfig) -> dict[str, Any]:
             "initChownData": {"enabled": False},
             # commonLabels stop at the subchart: its ServiceMonitor needs the selector label itself
             "serviceMonitor": {"labels": {key: value}},
-            "admin": {"existingSecret": names.GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "admin": {"existingSecret": facts.GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
             "grafana.ini": {
                 "auth.anonymous": {"enabled": False},
                 "auth": {"disable_login_form": False},

@@ -14,39 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
+from components.backup import facts as backup
 from components.config.schema import StageConfig
-from components.logging.component import snapshot_store_for
+from components.data import facts as data
+from components.edge import facts as edge
+from components.facts import Pods
+from components.logging import facts as logs
+from components.monitoring import facts as monitoring
 from components.network.chart_pods import chart_pods
+from components.workflow import facts as workflow
 
-# Ports the platform's own workloads listen on (the containers', not their Services').
-POSTGRES_PORT = 5432
-CNPG_STATUS_PORT = 8000
-CNPG_METRICS_PORT = 9187
-PGBOUNCER_METRICS_PORT = 9127
-REDIS_PORT = 6379
-REDIS_METRICS_PORT = 9121
-ENVOY_HTTP_PORT = 10080  # Envoy Gateway shifts listener ports below 1024 up by 10000
-ENVOY_HTTPS_PORT = 10443
-ENVOY_METRICS_PORT = 19001
-ENVOY_GATEWAY_XDS_PORT = 18000
-WEBHOOK_PORT = 9443
-CERT_MANAGER_METRICS_PORT = 9402
-CERT_MANAGER_WEBHOOK_PORT = 10250
-ACME_SOLVER_PORT = 8089
-ELASTICSEARCH_HTTP_PORT = 9200
-ELASTICSEARCH_TRANSPORT_PORT = 9300
-KIBANA_PORT = 5601
-PROMETHEUS_PORT = 9090
-CONFIG_RELOADER_PORT = 8080
-ALERTMANAGER_PORT = 9093
-ALERTMANAGER_MESH_PORT = 9094
-GRAFANA_PORT = 3000
-PROMETHEUS_OPERATOR_PORT = 10250
-KUBE_STATE_METRICS_PORT = 8080
-NODE_EXPORTER_PORT = 9100
+# Ports of the cluster itself and of the world outside it; the platform's own ports live in each concern's facts.
 KUBELET_PORT = 10250
 COREDNS_METRICS_PORT = 9153
-BACKUP_STORE_PORT = 7070
 HTTPS_PORT = 443
 HTTP_PORT = 80
 
@@ -106,6 +86,11 @@ def workload(name: str, namespace: str, labels: dict[str, str], provided_by: str
     return Workload(name, namespace, tuple(sorted(labels.items())), provided_by)
 
 
+def pods_in(pods: Pods, namespace: str) -> Workload:
+    """A concern's pods (its facts module) in the namespace the stage runs them in."""
+    return Workload(pods.name, namespace, pods.labels, pods.provided_by)
+
+
 def chart_workload(name: str, namespace: str, release: str, pods: str) -> Workload:
     """A workload a pinned chart renders, selected by the labels chart_pods.py reads from its template."""
     entry = chart_pods(release, pods)
@@ -140,36 +125,25 @@ def intended_flows(config: StageConfig) -> list[Flow]:
     api_ports = tuple(net.kubernetes_api_ports)
 
     dns = workload("kube-dns", net.dns.namespace, net.dns.pod_labels, provided_by="cluster")
-    workflow_service = workload(
-        "workflow-service", ns.workflow, {"app.kubernetes.io/name": "workflow-service", "app.kubernetes.io/part-of": "workflow-platform"}
-    )
+    workflow_service = pods_in(workflow.PODS, ns.workflow)
 
     # data tier: CloudNativePG instances and PgBouncer pooler, Redis
-    postgres = workload("workflow-db", ns.data, {"cnpg.io/cluster": "workflow-db", "cnpg.io/podRole": "instance"}, "Cluster/workflow-db")
-    pooler = workload("workflow-db-pooler-rw", ns.data, {"cnpg.io/poolerName": "workflow-db-pooler-rw"}, "Pooler/workflow-db-pooler-rw")
-    redis = workload("workflow-cache", ns.data, {"app.kubernetes.io/name": "workflow-cache", "app.kubernetes.io/part-of": "workflow-platform"})
-    cnpg_operator = chart_workload("cloudnative-pg", config.data.operator_namespace, "cloudnative-pg", "operator")
+    postgres = pods_in(data.POSTGRES_PODS, ns.data)
+    pooler = pods_in(data.POOLER_PODS, ns.data)
+    redis = pods_in(data.CACHE_PODS, ns.data)
+    cnpg_operator = chart_workload(data.OPERATOR_RELEASE, config.data.operator_namespace, data.OPERATOR_RELEASE, "operator")
 
     # edge: Envoy proxies run in the controller's namespace
-    envoy = workload(
-        "envoy-proxy",
-        config.edge.controller_namespace,
-        {"gateway.envoyproxy.io/owning-gateway-name": "workflow-gateway", "gateway.envoyproxy.io/owning-gateway-namespace": ns.edge},
-        "Gateway/workflow-gateway",
-    )
-    envoy_gateway = chart_workload("envoy-gateway", config.edge.controller_namespace, "envoy-gateway", "controller")
-    envoy_gateway_certgen = chart_workload("envoy-gateway-certgen", config.edge.controller_namespace, "envoy-gateway", "certgen")
+    envoy = pods_in(edge.proxy_pods(ns.edge), config.edge.controller_namespace)
+    envoy_gateway = chart_workload(edge.GATEWAY_RELEASE, config.edge.controller_namespace, edge.GATEWAY_RELEASE, "controller")
+    envoy_gateway_certgen = chart_workload("envoy-gateway-certgen", config.edge.controller_namespace, edge.GATEWAY_RELEASE, "certgen")
 
     # logging: ECK operator, Elasticsearch, Kibana, setup job, Filebeat
-    elasticsearch = workload(
-        "elasticsearch", ns.logging, {"elasticsearch.k8s.elastic.co/cluster-name": "elasticsearch"}, "Elasticsearch/elasticsearch"
-    )
-    kibana = workload("kibana", ns.logging, {"kibana.k8s.elastic.co/name": "kibana"}, "Kibana/kibana")
-    eck_operator = chart_workload("elastic-operator", ns.logging, "eck-operator", "operator")
-    logging_setup = workload("logging-setup", ns.logging, {"app.kubernetes.io/name": "logging-setup"})
-    shipper = workload(
-        "filebeat", config.logging.shipper.namespace, {"beat.k8s.elastic.co/name": "filebeat"}, "Beat/filebeat"
-    )
+    elasticsearch = pods_in(logs.ELASTICSEARCH_PODS, ns.logging)
+    kibana = pods_in(logs.KIBANA_PODS, ns.logging)
+    eck_operator = chart_workload("elastic-operator", ns.logging, logs.CHART_RELEASE, "operator")
+    logging_setup = pods_in(logs.SETUP_PODS, ns.logging)
+    shipper = pods_in(logs.SHIPPER_PODS, config.logging.shipper.namespace)
 
     flows = [
         Flow(every_pod(namespace), dns, (net.dns.port,), "name resolution", protocols=("UDP", "TCP"))
@@ -177,27 +151,27 @@ def intended_flows(config: StageConfig) -> list[Flow]:
     ]
     flows += [
         # -- the request path
-        Flow(clients, envoy, (ENVOY_HTTP_PORT, ENVOY_HTTPS_PORT), "public HTTP(S) to the edge gateway"),
+        Flow(clients, envoy, (edge.ENVOY_HTTP_PORT, edge.ENVOY_HTTPS_PORT), "public HTTP(S) to the edge gateway"),
         Flow(envoy, workflow_service, (config.service.port,), "edge routes requests to the workflow service"),
-        Flow(envoy, envoy_gateway, (ENVOY_GATEWAY_XDS_PORT,), "proxies fetch their configuration (xDS)"),
-        Flow(workflow_service, pooler, (POSTGRES_PORT,), "workflow service queries PostgreSQL through PgBouncer"),
-        Flow(workflow_service, redis, (REDIS_PORT,), "workflow service caches in Redis"),
+        Flow(envoy, envoy_gateway, (edge.ENVOY_GATEWAY_XDS_PORT,), "proxies fetch their configuration (xDS)"),
+        Flow(workflow_service, pooler, (data.POSTGRES_PORT,), "workflow service queries PostgreSQL through PgBouncer"),
+        Flow(workflow_service, redis, (data.REDIS_PORT,), "workflow service caches in Redis"),
         # -- the data tier among itself
-        Flow(pooler, postgres, (POSTGRES_PORT,), "PgBouncer connects to the primary"),
-        Flow(postgres, postgres, (POSTGRES_PORT,), "streaming replication between instances"),
-        Flow(redis, redis, (REDIS_PORT,), "replicas follow the Redis primary"),
+        Flow(pooler, postgres, (data.POSTGRES_PORT,), "PgBouncer connects to the primary"),
+        Flow(postgres, postgres, (data.POSTGRES_PORT,), "streaming replication between instances"),
+        Flow(redis, redis, (data.REDIS_PORT,), "replicas follow the Redis primary"),
         # -- logging
-        Flow(shipper, elasticsearch, (ELASTICSEARCH_HTTP_PORT,), "log shipper writes to Elasticsearch"),
-        Flow(kibana, elasticsearch, (ELASTICSEARCH_HTTP_PORT,), "Kibana reads Elasticsearch"),
-        Flow(logging_setup, elasticsearch, (ELASTICSEARCH_HTTP_PORT,), "setup job installs templates, ILM and SLM"),
-        Flow(eck_operator, elasticsearch, (ELASTICSEARCH_HTTP_PORT,), "ECK manages the cluster through its API"),
-        Flow(elasticsearch, elasticsearch, (ELASTICSEARCH_TRANSPORT_PORT,), "Elasticsearch nodes form one cluster"),
+        Flow(shipper, elasticsearch, (logs.ELASTICSEARCH_HTTP_PORT,), "log shipper writes to Elasticsearch"),
+        Flow(kibana, elasticsearch, (logs.ELASTICSEARCH_HTTP_PORT,), "Kibana reads Elasticsearch"),
+        Flow(logging_setup, elasticsearch, (logs.ELASTICSEARCH_HTTP_PORT,), "setup job installs templates, ILM and SLM"),
+        Flow(eck_operator, elasticsearch, (logs.ELASTICSEARCH_HTTP_PORT,), "ECK manages the cluster through its API"),
+        Flow(elasticsearch, elasticsearch, (logs.ELASTICSEARCH_TRANSPORT_PORT,), "Elasticsearch nodes form one cluster"),
         *(
             [
                 Flow(elasticsearch, object_store, (net.object_store_port,), "Elasticsearch snapshots to S3"),
                 *([Flow(elasticsearch, aws_api, (HTTPS_PORT,), "snapshot role credentials from STS")] if aws_api.cidrs else []),
             ]
-            if snapshot_store_for(config) is not None and config.logging.snapshots.enabled
+            if logs.snapshot_store_for(config) is not None and config.logging.snapshots.enabled
             else []
         ),
         # -- operators and controllers watch and write the Kubernetes API
@@ -205,11 +179,15 @@ def intended_flows(config: StageConfig) -> list[Flow]:
             Flow(operator, api, api_ports, "operators and controllers use the Kubernetes API")
             for operator in (cnpg_operator, postgres, pooler, envoy_gateway, envoy_gateway_certgen, eck_operator, shipper)
         ),
-        Flow(cnpg_operator, postgres, (CNPG_STATUS_PORT,), "the CNPG operator polls each instance's status"),
-        Flow(cnpg_operator, pooler, (CNPG_STATUS_PORT,), "the CNPG operator polls the pooler's status"),
+        Flow(cnpg_operator, postgres, (data.POSTGRES_STATUS_PORT,), "the CNPG operator polls each instance's status"),
+        Flow(cnpg_operator, pooler, (data.POSTGRES_STATUS_PORT,), "the CNPG operator polls the pooler's status"),
         *(
-            Flow(api, webhook, (WEBHOOK_PORT,), "the API server calls admission webhooks")
-            for webhook in (cnpg_operator, eck_operator, envoy_gateway)
+            Flow(api, webhook, (port,), "the API server calls admission webhooks")
+            for webhook, port in (
+                (cnpg_operator, data.OPERATOR_WEBHOOK_PORT),
+                (eck_operator, logs.OPERATOR_WEBHOOK_PORT),
+                (envoy_gateway, edge.ENVOY_GATEWAY_WEBHOOK_PORT),
+            )
         ),
     ]
     flows += _backup_flows(config, postgres=postgres, object_store=object_store, aws_api=aws_api)
@@ -221,10 +199,10 @@ def intended_flows(config: StageConfig) -> list[Flow]:
         api_ports=api_ports,
         targets=[
             (workflow_service, (config.service.port,)),
-            (postgres, (CNPG_METRICS_PORT,)),
-            (pooler, (PGBOUNCER_METRICS_PORT,)),
-            (redis, (REDIS_METRICS_PORT,)),
-            (envoy, (ENVOY_METRICS_PORT,)),
+            (postgres, (data.POSTGRES_SCRAPE_TARGET.port_number,)),
+            (pooler, (data.POOLER_METRICS_PORT,)),
+            (redis, (data.CACHE_SCRAPE_TARGET.port_number,)),
+            (envoy, (edge.ENVOY_METRICS_PORT,)),
             # no flows to the Envoy Gateway controller's or the CNPG operator's metrics ports: no monitor scrapes them
             (dns, (COREDNS_METRICS_PORT,)),
         ],
@@ -236,14 +214,11 @@ def intended_flows(config: StageConfig) -> list[Flow]:
 def _backup_flows(config: StageConfig, *, postgres, object_store, aws_api) -> list[Flow]:
     """The backup and restore-drill jobs read the database and write the object store."""
     ns = config.namespaces.data
-    jobs = [
-        workload(name, ns, {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "workflow-platform"})
-        for name in ("workflow-db-backup", "workflow-db-restore-drill")
-    ]
+    jobs = [pods_in(pods, ns) for pods in backup.JOB_PODS]
     flows = [Flow(job, postgres, (config.backup.database.port,), "dump and restore-drill the database") for job in jobs]
     if config.backup.store == "in-cluster":
-        store = workload("workflow-backup-store", ns, {"app.kubernetes.io/name": "workflow-backup-store", "app.kubernetes.io/part-of": "workflow-platform"})
-        flows += [Flow(job, store, (BACKUP_STORE_PORT,), "backups to the in-cluster S3-compatible store") for job in jobs]
+        store = pods_in(backup.STORE_PODS, ns)
+        flows += [Flow(job, store, (backup.STORE_PORT,), "backups to the in-cluster S3-compatible store") for job in jobs]
     else:
         flows += [Flow(job, object_store, (config.network.object_store_port,), "backups to S3") for job in jobs]
         if aws_api.cidrs:
@@ -254,7 +229,7 @@ def _backup_flows(config: StageConfig, *, postgres, object_store, aws_api) -> li
 def _monitoring_flows(config: StageConfig, *, api, nodes, internet, api_ports, targets) -> list[Flow]:
     """Prometheus scrapes every metrics port; Grafana reads Prometheus; Alertmanager notifies."""
     ns = config.namespaces.monitoring
-    chart = "kube-prometheus-stack"
+    chart = monitoring.RELEASE
     prometheus = chart_workload("prometheus", ns, chart, "prometheus")
     alertmanager = chart_workload("alertmanager", ns, chart, "alertmanager")
     grafana = chart_workload("grafana", ns, chart, "grafana")
@@ -264,20 +239,20 @@ def _monitoring_flows(config: StageConfig, *, api, nodes, internet, api_ports, t
     admission_jobs = [chart_workload(f"admission-{step}", ns, chart, f"admission-{step}") for step in ("create", "patch")]
     flows = [
         *(Flow(prometheus, target, ports, "Prometheus scrapes metrics") for target, ports in targets),
-        Flow(prometheus, kube_state_metrics, (KUBE_STATE_METRICS_PORT,), "Prometheus scrapes metrics"),
-        Flow(prometheus, prometheus, (PROMETHEUS_PORT, CONFIG_RELOADER_PORT), "Prometheus replicas scrape each other"),
-        Flow(prometheus, alertmanager, (ALERTMANAGER_PORT, CONFIG_RELOADER_PORT), "Prometheus sends alerts; scrapes Alertmanager"),
-        Flow(prometheus, grafana, (GRAFANA_PORT,), "Prometheus scrapes metrics"),
-        Flow(prometheus, operator, (PROMETHEUS_OPERATOR_PORT,), "Prometheus scrapes metrics"),
-        Flow(prometheus, nodes, (KUBELET_PORT, NODE_EXPORTER_PORT), "kubelet/cAdvisor and node-exporter metrics"),
+        Flow(prometheus, kube_state_metrics, (monitoring.KUBE_STATE_METRICS_PORT,), "Prometheus scrapes metrics"),
+        Flow(prometheus, prometheus, (monitoring.PROMETHEUS_PORT, monitoring.CONFIG_RELOADER_PORT), "Prometheus replicas scrape each other"),
+        Flow(prometheus, alertmanager, (monitoring.ALERTMANAGER_PORT, monitoring.CONFIG_RELOADER_PORT), "Prometheus sends alerts; scrapes Alertmanager"),
+        Flow(prometheus, grafana, (monitoring.GRAFANA_PORT,), "Prometheus scrapes metrics"),
+        Flow(prometheus, operator, (monitoring.OPERATOR_PORT,), "Prometheus scrapes metrics"),
+        Flow(prometheus, nodes, (KUBELET_PORT, monitoring.NODE_EXPORTER_PORT), "kubelet/cAdvisor and node-exporter metrics"),
         Flow(prometheus, api, api_ports, "service discovery and API server metrics"),
-        Flow(grafana, prometheus, (PROMETHEUS_PORT,), "dashboards query Prometheus"),
+        Flow(grafana, prometheus, (monitoring.PROMETHEUS_PORT,), "dashboards query Prometheus"),
         # the chart provisions an Alertmanager datasource beside Prometheus (grafana.sidecar.datasources.alertmanager)
-        Flow(grafana, alertmanager, (ALERTMANAGER_PORT,), "Grafana's Alertmanager datasource reads alerts and silences"),
+        Flow(grafana, alertmanager, (monitoring.ALERTMANAGER_PORT,), "Grafana's Alertmanager datasource reads alerts and silences"),
         # memberlist gossips over UDP and syncs state over TCP on the same port
-        Flow(alertmanager, alertmanager, (ALERTMANAGER_MESH_PORT,), "Alertmanager replicas gossip", protocols=("TCP", "UDP")),
+        Flow(alertmanager, alertmanager, (monitoring.ALERTMANAGER_MESH_PORT,), "Alertmanager replicas gossip", protocols=("TCP", "UDP")),
         Flow(alertmanager, internet, (HTTPS_PORT,), "notifications to the pager and chat webhooks"),
-        Flow(api, operator, (PROMETHEUS_OPERATOR_PORT,), "the API server calls the operator's admission webhook"),
+        Flow(api, operator, (monitoring.OPERATOR_PORT,), "the API server calls the operator's admission webhook"),
         *(
             Flow(peer, api, api_ports, "controllers use the Kubernetes API")
             for peer in (operator, kube_state_metrics, grafana, *admission_jobs)
@@ -291,20 +266,18 @@ def _tls_flows(config: StageConfig, *, api, internet, api_ports, envoy) -> list[
     if not config.edge.tls.enabled:
         return []
     ns = config.edge.cert_manager_namespace
-    chart = "cert-manager"
+    chart = edge.CERT_MANAGER_RELEASE
     controller = chart_workload("cert-manager", ns, chart, "controller")
     webhook = chart_workload("cert-manager-webhook", ns, chart, "webhook")
     cainjector = chart_workload("cert-manager-cainjector", ns, chart, "cainjector")
     startup_check = chart_workload("cert-manager-startupapicheck", ns, chart, "startupapicheck")
-    solver = workload(
-        "acme-http-solver", config.namespaces.edge, {"acme.cert-manager.io/http01-solver": "true"}, "Certificate/workflow-edge-tls"
-    )
+    solver = pods_in(edge.ACME_SOLVER_PODS, config.namespaces.edge)
     return [
         *(
             Flow(peer, api, api_ports, "cert-manager uses the Kubernetes API")
             for peer in (controller, webhook, cainjector, startup_check)
         ),
-        Flow(api, webhook, (CERT_MANAGER_WEBHOOK_PORT,), "the API server calls cert-manager's admission webhook"),
+        Flow(api, webhook, (edge.CERT_MANAGER_WEBHOOK_PORT,), "the API server calls cert-manager's admission webhook"),
         Flow(controller, internet, (HTTPS_PORT, HTTP_PORT), "ACME orders and the HTTP-01 self-check"),
-        Flow(envoy, solver, (ACME_SOLVER_PORT,), "the ACME HTTP-01 challenge reaches the solver through the edge"),
+        Flow(envoy, solver, (edge.ACME_SOLVER_PORT,), "the ACME HTTP-01 challenge reaches the solver through the edge"),
     ]

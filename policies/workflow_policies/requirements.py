@@ -16,7 +16,7 @@ if str(PROJECT_ROOT) not in sys.path:  # the Pulumi CLI runs the pack from polic
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from components.config import StageConfig, parse_stage, read_stack_file, stack_file_path  # noqa: E402
-from components.workflow import APP_NAME as WORKFLOW_APP  # noqa: E402
+from components.workflow.facts import APP_NAME as WORKFLOW_APP  # noqa: E402
 
 
 @dataclass(frozen=True)

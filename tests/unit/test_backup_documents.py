@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.backup.manifest import (
+from components.backup.job.manifest import (
     DatabaseStats,
     DocumentError,
     LatestPointer,

@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from components.backup import job
-from components.backup.manifest import DatabaseStats, Manifest, TableStats, backup_time, new_backup_id
-from components.backup.settings import JobSettings, SettingsError
-from components.backup.store import _read_full
+from components.backup.job import commands as job
+from components.backup.job.manifest import DatabaseStats, Manifest, TableStats, backup_time, new_backup_id
+from components.backup.job.settings import JobSettings, SettingsError
+from components.backup.job.store import _read_full
 
 
 def _stats(**tables) -> DatabaseStats:

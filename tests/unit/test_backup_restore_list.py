@@ -2,8 +2,8 @@
 
 import pytest
 
-from components.backup.job import scratch_database_name
-from components.backup.pg import DatabaseError, _without_final_commit, conninfo, is_extension_entry
+from components.backup.job.commands import scratch_database_name
+from components.backup.job.pg import DatabaseError, _without_final_commit, conninfo, is_extension_entry
 
 
 def test_extension_and_its_comment_are_skipped():

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from components.backup import job, settings
-from components.backup.settings import JobSettings, SettingsError
+from components.backup.job import commands as job
+from components.backup.job import settings
+from components.backup.job.settings import JobSettings, SettingsError
 from components.config.backup import BackupConfig, BucketConfig, InClusterStoreConfig
 
 VALID = {

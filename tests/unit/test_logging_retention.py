@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.logging.retention import SnapshotTarget, desired_state
-from components.logging.retention_job import contains, current_definition
+from components.logging.retention_job.converge import contains, current_definition
 from tests.stagehelpers import load_stage_with
 
 

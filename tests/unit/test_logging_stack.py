@@ -307,6 +307,6 @@ def test_the_setup_job_module_imports_nothing_but_the_standard_library():
     import subprocess
     import sys
 
-    code = "import sys, components.logging.retention_job; print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes', 'pydantic', 'yaml')))"
+    code = "import sys, components.logging.retention_job.converge; print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes', 'pydantic', 'yaml')))"
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(PROJECT_ROOT), capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -226,7 +226,7 @@ def test_readme_service_contract_names_every_endpoint_and_variable_the_pod_uses(
 
 
 def test_settings_checksum_does_not_depend_on_the_order_the_provider_returns_keys_in():
-    from components.workflow import checksum_of_settings
+    from components.workflow.component import checksum_of_settings
 
     assert checksum_of_settings({"PORT": "8080", "LOG_LEVEL": "info"}) == checksum_of_settings({"LOG_LEVEL": "info", "PORT": "8080"})
     assert checksum_of_settings({"PORT": "8080"}) != checksum_of_settings({"PORT": "8081"})

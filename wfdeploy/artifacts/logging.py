@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from components.logging.facts import ELASTICSEARCH_CONTAINER
 from components.logging.setup_job import SETUP_NAME, STATE_FILE
 from wfdeploy.gates import GateFailure, RenderContext
 from wfdeploy.render import RenderError, artifact_writer, dump_json, dump_yaml
@@ -43,7 +44,7 @@ def write_logging_artifacts(context: RenderContext) -> None:
     for node_set in cluster["spec"]["nodeSets"]:
         (out / f"elasticsearch-{node_set['name']}.yml").write_text(dump_yaml(node_set.get("config") or {}))
         pod = node_set.get("podTemplate", {}).get("spec", {})
-        container = next((c for c in pod.get("containers", []) if c.get("name") == "elasticsearch"), {})
+        container = next((c for c in pod.get("containers", []) if c.get("name") == ELASTICSEARCH_CONTAINER), {})
         summary["nodeSets"].append(
             {
                 "name": node_set["name"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.charts import pinned_charts
-from components.monitoring import names
+from components.monitoring import facts as names
 from components.monitoring.chart_monitors import chart_monitors
 from wfdeploy.gates import GateFailure, RenderContext, gate, object_name
 from wfdeploy.synth import Synthesis

@@ -19,6 +19,9 @@ from typing import Any, Callable, Iterator
 
 from components.config import LoadedStage
 from components.config.types import cron_max_interval_seconds, duration_seconds
+from components.data import facts as data
+from components.logging import facts as logs
+from components.monitoring import facts as monitoring
 from wfdeploy.verification.inventory import ConfigFile, Endpoints, HostTarget, Inventory
 
 #: Volume kinds whose files the pod cannot change.
@@ -137,7 +140,8 @@ def managed_workloads(loaded: LoadedStage, objects: list[dict[str, Any]]) -> lis
             HostTarget(
                 name=f"{name}/postgres", role=f"{name}/postgres", backend="", uid=26,
                 # PID 1 is the instance manager (status 8000, metrics 9187); the postmaster (5432) is its child
-                process=r"/controller/manager|postgres", ports=(5432, 8000, 9187),
+                process=r"/controller/manager|postgres",
+                ports=(data.POSTGRES_PORT, data.POSTGRES_STATUS_PORT, data.POSTGRES_METRICS_PORT),
                 writable_paths=(data_dir, "/var/lib/postgresql/wal", "/controller", "/run", "/tmp", "/dev/shm"),
                 config_files=(ConfigFile(f"{data_dir}/pgdata/postgresql.conf", 26, 0o600),),
                 secret_paths=("/controller/certificates", "/etc/secrets"),
@@ -145,9 +149,13 @@ def managed_workloads(loaded: LoadedStage, objects: list[dict[str, Any]]) -> lis
             ),
         ))
     # the operator only opens Alertmanager's cluster port (9094) when there are peers to gossip with
-    alertmanager_ports = (9093, 9094) if config.monitoring.alertmanager.replicas > 1 else (9093,)
+    alertmanager_ports = (
+        (monitoring.ALERTMANAGER_PORT, monitoring.ALERTMANAGER_MESH_PORT)
+        if config.monitoring.alertmanager.replicas > 1
+        else (monitoring.ALERTMANAGER_PORT,)
+    )
     for role, selector, uid, ports, writable in (
-        ("prometheus", {"app.kubernetes.io/name": "prometheus"}, 1000, (9090,), ("/prometheus",)),
+        ("prometheus", {"app.kubernetes.io/name": "prometheus"}, 1000, (monitoring.PROMETHEUS_PORT,), ("/prometheus",)),
         ("alertmanager", {"app.kubernetes.io/name": "alertmanager"}, 1000, alertmanager_ports, ("/alertmanager",)),
     ):
         workloads.append(Workload(role, ns.monitoring, selector, HostTarget(
@@ -157,10 +165,11 @@ def managed_workloads(loaded: LoadedStage, objects: list[dict[str, Any]]) -> lis
             scan_paths=writable,
         )))
     es_home = "/usr/share/elasticsearch"
-    workloads.append(Workload("elasticsearch", ns.logging, {"common.k8s.elastic.co/type": "elasticsearch"}, HostTarget(
-        name="elasticsearch", role="elasticsearch", backend="", uid=1000,
+    es = logs.ANY_ELASTICSEARCH_PODS
+    workloads.append(Workload(es.name, ns.logging, es.selector, HostTarget(
+        name=es.name, role=es.name, backend="", uid=1000,
         # PID 1 is tini; the launcher and server JVMs hold the ports
-        process=r"org\.elasticsearch\.", ports=(9200, 9300),
+        process=r"org\.elasticsearch\.", ports=(logs.ELASTICSEARCH_HTTP_PORT, logs.ELASTICSEARCH_TRANSPORT_PORT),
         writable_paths=(f"{es_home}/data", f"{es_home}/logs", f"{es_home}/config", f"{es_home}/plugins",
                         f"{es_home}/bin", "/tmp"),
         secret_paths=(f"{es_home}/config/http-certs", f"{es_home}/config/transport-certs",
@@ -229,9 +238,9 @@ def stage_endpoints(loaded: LoadedStage, forwarded: dict[str, str]) -> Endpoints
 
 #: In-cluster services the stage checks reach through `kubectl port-forward` (stable operator-made names).
 FORWARDED_SERVICES = {
-    "prometheus": ("monitoring", "svc/prometheus-operated", 9090, "http"),
-    "alertmanager": ("monitoring", "svc/alertmanager-operated", 9093, "http"),
-    "elasticsearch": ("logging", "svc/elasticsearch-es-http", 9200, "https"),
+    "prometheus": ("monitoring", f"svc/{monitoring.PROMETHEUS_OPERATED_SERVICE}", monitoring.PROMETHEUS_PORT, "http"),
+    "alertmanager": ("monitoring", f"svc/{monitoring.ALERTMANAGER_OPERATED_SERVICE}", monitoring.ALERTMANAGER_PORT, "http"),
+    "elasticsearch": ("logging", f"svc/{logs.HTTP_SERVICE}", logs.ELASTICSEARCH_HTTP_PORT, "https"),
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from components.backup.facts import BACKUP_CRONJOB, RESTORE_DRILL_CRONJOB
 from components.logging.retention import DATA_STREAM
 
 
@@ -72,8 +73,8 @@ class Endpoints:
     elasticsearch_user_env: str = "WFDEPLOY_ES_USER"  # names of variables with the credentials, never values
     elasticsearch_password_env: str = "WFDEPLOY_ES_PASSWORD"
     backup_namespace: str = "workflow-data"
-    backup_cronjob: str = "workflow-db-backup"
-    restore_drill_cronjob: str = "workflow-db-restore-drill"
+    backup_cronjob: str = BACKUP_CRONJOB
+    restore_drill_cronjob: str = RESTORE_DRILL_CRONJOB
     backup_max_age_seconds: int | None = None  # the stage's RPO
     restore_drill_max_age_seconds: int | None = None  # missed runs × the drill's schedule interval
 

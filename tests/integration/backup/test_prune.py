@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 import json
 
-from components.backup import job
-from components.backup.manifest import LatestPointer, dump_key, manifest_key
-from components.backup.settings import JobSettings
-from components.backup.store import ObjectStore
+from components.backup.job import commands as job
+from components.backup.job.manifest import LatestPointer, dump_key, manifest_key
+from components.backup.job.settings import JobSettings
+from components.backup.job.store import ObjectStore
 
 LOCKED_BUCKET = "workflow-backups-locked"
 NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)

@@ -247,6 +247,3 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
     print(f"logging setup: converged ({len(changes)} change(s))", flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
