@@ -21,9 +21,9 @@ from pulumi.runtime import settings as runtime_settings  # noqa: E402
 from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
-from wfdeploy.render import render_stage  # noqa: E402
+from wfdeploy.render.writer import render_stage  # noqa: E402
 from wfdeploy.stages import known_stages, load_stage  # noqa: E402
-from wfdeploy.synth import _Mocks, _RecordingMonitor, synthesize  # noqa: E402
+from wfdeploy.render.synth import _Mocks, _RecordingMonitor, synthesize  # noqa: E402
 
 REPEATS = 5
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config import LoadedStage, parse_stage, read_stack_file, stack_file_path
-from wfdeploy.synth import Synthesis
+from wfdeploy.render.synth import Synthesis
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = PROJECT_ROOT / "stacks"

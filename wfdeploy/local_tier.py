@@ -31,7 +31,8 @@ from wfdeploy.local_play import CNPG_GROUP, PlayedPod, PlayError, PlayPlan, buil
 from wfdeploy.jsonfile import Field, StoredFileError, check_object, check_objects, read_json, write_json_atomic
 from wfdeploy.paths import LOCAL_TIER_FOLDER, build_dir
 from wfdeploy.podman import Podman, PodmanError, containers_conf_with_hosts
-from wfdeploy.render import RenderError, render_stage
+from wfdeploy.render.context import RenderError
+from wfdeploy.render.writer import render_stage
 
 STATE_FILE = "state.json"
 #: state.json, read through one schema: what `down` needs to remove is never guessed from a broken file.

@@ -100,10 +100,10 @@ def test_render_requires_a_stage_or_all(capsys):
 
 
 def test_render_fails_when_a_gate_fails(monkeypatch, capsys):
-    from wfdeploy.gates import GateFailure
+    from wfdeploy.render.context import GateFailure
 
     monkeypatch.setitem(
-        __import__("wfdeploy.gates", fromlist=["GATES"]).GATES,
+        __import__("wfdeploy.render.gates", fromlist=["GATES"]).GATES,
         "always-fails",
         lambda context: [GateFailure("Deployment workflow/x", "broken on purpose")],
     )

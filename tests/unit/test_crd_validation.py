@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.stagehelpers import STAGES
-from wfdeploy.gates.crd_validation import (
+from wfdeploy.render.gates.crd_validation import (
     KUBERNETES_FUNCTIONS,
     CrdVersion,
     apply_defaults,
@@ -17,7 +17,7 @@ from wfdeploy.gates.crd_validation import (
     rule_failures,
     validate,
 )
-from wfdeploy.gates.schemas import is_core
+from wfdeploy.render.gates.schemas import is_core
 from wfdeploy.paths import crd_dir
 
 

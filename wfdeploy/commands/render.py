@@ -16,7 +16,8 @@ from components.config.image_digests import RESOLVE_DOC, placeholder_problems
 from wfdeploy import interrupts
 from wfdeploy import stages as stage_files
 from wfdeploy.paths import build_dir
-from wfdeploy.render import RenderError, render_stage
+from wfdeploy.render.context import RenderError
+from wfdeploy.render.writer import render_stage
 from wfdeploy.stages import known_stages, load_stage, stage_argument
 
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from tests.stagehelpers import STAGES
-from wfdeploy.gates.checkov import CHECKOV, run_checkov, skip_problems
+from wfdeploy.render.gates.checkov import CHECKOV, run_checkov, skip_problems
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 import yaml
 
 from components.network.flows import Addresses, Flow, Peer, Workload, intended_flows, platform_namespaces
-from wfdeploy.gates import GateFailure, RenderContext, gate
+from wfdeploy.render.context import GateFailure, RenderContext
 from wfdeploy.interrupts import run_tool
 from wfdeploy.paths import PROJECT_ROOT
 
@@ -337,7 +337,6 @@ def chart_names(context: RenderContext) -> set[str]:
     }
 
 
-@gate("connectivity")
 def connectivity(context: RenderContext) -> list[GateFailure]:
     config = context.stage.config
     return check_connectivity(

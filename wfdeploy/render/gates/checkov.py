@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from wfdeploy.gates import GateFailure, RenderContext, gate, object_name
+from wfdeploy.render.context import GateFailure, RenderContext, object_name
 from wfdeploy.interrupts import run_tool
 from wfdeploy.paths import PROJECT_ROOT
 
@@ -81,7 +81,6 @@ def run_checkov(manifests: Path) -> list[GateFailure]:
     return failures
 
 
-@gate("checkov")
 def checkov(context: RenderContext) -> list[GateFailure]:
     manifests = context.output_dir / "manifests"
     return skip_problems(manifests) + run_checkov(manifests)
