@@ -221,7 +221,7 @@ def test_without_an_atomic_exchange_the_new_build_replaces_the_old(tmp_path, mon
 
 
 def test_render_keeps_the_verification_record_promotion_reads(tmp_path, monkeypatch, synthesized):
-    from wfdeploy.verify import VerifyResult, read_result, result_dir, write_result
+    from wfdeploy.verification.verify import VerifyResult, read_result, result_dir, write_result
 
     write_result(VerifyResult(stage="alpha", started="2026-01-01T00:00:00+00:00", duration_seconds=1.0), result_dir(tmp_path, "alpha"))
     _render_fast(monkeypatch, synthesized, tmp_path)

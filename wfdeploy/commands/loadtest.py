@@ -9,7 +9,7 @@ import sys
 
 from components.config import ConfigError
 from components.config.types import duration_seconds
-from wfdeploy.loadtest import CpuSource, LoadTestPlan, Targets, load_test
+from wfdeploy.verification.loadtest import CpuSource, LoadTestPlan, Targets, load_test
 from wfdeploy.paths import results_dir
 from wfdeploy.stages import load_stage, stage_argument
 

@@ -12,7 +12,7 @@ from wfdeploy.local_tier import LocalTierError, TierState
 from wfdeploy.paths import build_dir
 from wfdeploy.stages import load_stage, stage_argument
 from wfdeploy.verification.inventory import Inventory
-from wfdeploy.verify import VerifyResult, result_dir, verify, write_result
+from wfdeploy.verification.verify import VerifyResult, result_dir, verify, write_result
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     release = _release(loaded)
     if local_tier_up:
         # the stage runs under podman on this machine (wfdeploy up): podman:// hosts instead of kubectl://
-        from wfdeploy.local_verify import verify_local
+        from wfdeploy.verification.local import verify_local
 
         result = verify_local(loaded, release)
     elif args.inventory:

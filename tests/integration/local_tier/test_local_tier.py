@@ -134,7 +134,7 @@ def test_secret_values_reach_the_pods_but_no_file_or_message(tier):
 
 
 def test_verify_local_runs_the_suite_through_podman_backend(tier):
-    from wfdeploy.local_verify import verify_local
+    from wfdeploy.verification.local import verify_local
 
     result = verify_local(load_stage(STAGE))
     host_checks = [check for check in result.checks if check.kind == "host"]
