@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from components.release import PROJECT_ROOT
+
 STACKS_DIR = PROJECT_ROOT / "stacks"
 RUNBOOKS_DIR = PROJECT_ROOT / "runbooks"
 CHARTS_DIR = PROJECT_ROOT / "charts"

@@ -9,7 +9,7 @@ import pytest
 
 from components.config import ConfigError, stack_file_path
 from tests.fakeautomation import healthy
-from wfdeploy import automation as boundary
+from wfdeploy.promotion import automation as boundary
 from wfdeploy.cli import main
 from wfdeploy.paths import PROJECT_ROOT
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakeautomation import healthy
-from wfdeploy import automation as boundary
+from wfdeploy.promotion import automation as boundary
 from wfdeploy.cli import main
-from wfdeploy.records import Entry, RecordsError, RecordStore
+from wfdeploy.promotion.records import Entry, RecordsError, RecordStore
 
 IMAGE = "ghcr.io/example/workflow-service:1.5.0@sha256:" + "a" * 64
 CHANGES = ("set_config", "unset_config", "preview", "up", "verify")

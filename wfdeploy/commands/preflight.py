@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from components.config import ConfigError
-from wfdeploy import automation as boundary
-from wfdeploy.preflight import format_failures, run_preflight
+from wfdeploy.promotion import automation as boundary
+from wfdeploy.promotion.preflight import format_failures, run_preflight
 from wfdeploy.stages import load_stage, stage_argument
 
 

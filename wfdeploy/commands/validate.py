@@ -24,10 +24,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _secrets_set(stage: str) -> dict[str, bool]:
-    """Which operator secrets the stack has, asked of the Pulumi CLI (values are never printed)."""
-    from wfdeploy.pulumi_cli import configured_keys
+    """Which operator secrets the stack has, asked of the Pulumi boundary (values are never printed)."""
+    from wfdeploy.promotion import automation as boundary
 
-    keys = configured_keys(stage)
+    keys = boundary.default_automation().configured_keys(stage)
     return {secret.key: f"workflow-platform:{secret.key}" in keys for secret in OPERATOR_SECRETS}
 
 

@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _release(loaded) -> dict | None:
     """The release this checkout declares for the stage (image digest, charts, config hash)."""
     try:
-        from wfdeploy.release import release_of
+        from components.release import release_of
 
         return release_of(loaded.config.images.workflow_service).to_dict()
     except Exception as error:  # a record without release identity still records pass/fail

@@ -11,7 +11,7 @@ from typing import Callable
 
 from components.config import LoadedStage, StageSecrets
 from components.config.promotion import version_tuple
-from wfdeploy.automation import Automation
+from wfdeploy.promotion.automation import Automation
 
 
 @dataclass(frozen=True)
