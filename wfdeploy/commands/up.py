@@ -7,7 +7,7 @@ import sys
 import time
 
 from components.config import ConfigError
-from wfdeploy.local_tier import LocalTierError, up
+from wfdeploy.local.tier import LocalTierError, up
 from wfdeploy.stages import load_stage, stage_argument
 
 

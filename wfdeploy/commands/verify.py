@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from components.config import ConfigError
-from wfdeploy.local_tier import LocalTierError, TierState
+from wfdeploy.local.tier import LocalTierError, TierState
 from wfdeploy.paths import build_dir
 from wfdeploy.stages import load_stage, stage_argument
 from wfdeploy.verification.inventory import Inventory

@@ -28,7 +28,7 @@ from typing import Any, Iterator
 import yaml
 
 from components.config import LoadedStage
-from wfdeploy.local_tier import TierState, rendered_objects
+from wfdeploy.local.tier import TierState, rendered_objects
 from wfdeploy.paths import build_dir
 from wfdeploy.verification.cluster import synthesized_workloads
 from wfdeploy.verification.inventory import Endpoints, HostTarget, Inventory

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from wfdeploy.local_data import port_in_use
-from wfdeploy.local_images import build_images
-from wfdeploy.local_tier import TierState, down, state_dir, up
+from wfdeploy.local.data import port_in_use
+from wfdeploy.local.images import build_images
+from wfdeploy.local.tier import TierState, down, state_dir, up
 from wfdeploy.paths import results_dir
-from wfdeploy.podman import Podman
+from wfdeploy.local.podman import Podman
 from wfdeploy.stages import load_stage
 
 pytestmark = pytest.mark.integration
