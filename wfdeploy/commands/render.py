@@ -15,6 +15,7 @@ from components.config import ConfigError
 from components.config.image_digests import RESOLVE_DOC, placeholder_problems
 from wfdeploy import interrupts
 from wfdeploy import stages as stage_files
+from wfdeploy.commands.prologue import BAD_INPUT
 from wfdeploy.paths import build_dir
 from wfdeploy.render.context import RenderError
 from wfdeploy.render.writer import render_stage
@@ -30,8 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-#: Exit codes, as `validate` uses them: bad input (a refused stack file) is 2, a failed gate or synthesis is 1.
-OK, FAILED, BAD_INPUT = 0, 1, 2
+#: Exit codes: a failed gate or synthesis is 1; bad input (a refused stack file) is BAD_INPUT, as for every verb.
+OK, FAILED = 0, 1
 
 
 def render_one(stage_name: str, run_gates: bool) -> tuple[int, str, str]:
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if not stages:
         print(f"render --all: no stack files (Pulumi.<stage>.yaml) in {stage_files.STACKS_DIR}: nothing to render",
               file=sys.stderr)
-        return 2
+        return BAD_INPUT
     results = _render_all(stages, run_gates=not args.skip_gates)
     for _, out, err in results:
         sys.stdout.write(out)

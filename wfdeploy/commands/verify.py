@@ -7,10 +7,11 @@ import datetime
 import sys
 from pathlib import Path
 
-from components.config import ConfigError
+from components.config import LoadedStage
+from wfdeploy.commands.prologue import with_stage
 from wfdeploy.local.tier import LocalTierError, TierState
 from wfdeploy.paths import build_dir
-from wfdeploy.stages import load_stage, stage_argument
+from wfdeploy.stages import stage_argument
 from wfdeploy.verification.inventory import Inventory
 from wfdeploy.verification.verify import VerifyResult, result_dir, verify, write_result
 
@@ -52,12 +53,8 @@ def _local_tier_up(stage: str) -> bool:
     return TierState.load(stage) is not None
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        loaded = load_stage(args.stage)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+@with_stage
+def run(args: argparse.Namespace, loaded: LoadedStage) -> int:
     try:
         local_tier_up = not args.inventory and _local_tier_up(args.stage)
     except LocalTierError as error:
