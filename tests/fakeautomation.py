@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.config.secrets import OPERATOR_SECRETS
+from components.release import release_of
 from tests.stagehelpers import load_stage_with
 from wfdeploy.promotion.automation import StepResult
 from wfdeploy.promotion.deployer import IMAGE_KEY, VERIFIED_KEY
-from components.release import release_of
 
 
 @dataclass

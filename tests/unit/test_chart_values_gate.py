@@ -8,9 +8,9 @@ import pytest
 
 from components.charts import pinned_charts
 from tests.stagehelpers import STAGES, load_stage_with
+from wfdeploy.paths import chart_values_dir
 from wfdeploy.render.context import RenderContext
 from wfdeploy.render.gates.chart_values import chart_defaults, chart_values, unknown_keys
-from wfdeploy.paths import chart_values_dir
 from wfdeploy.render.synth import Synthesis
 
 

@@ -17,8 +17,8 @@ from wfdeploy.render.gates.crd_validation import (
     rule_failures,
     validate,
 )
-from wfdeploy.render.gates.schemas import is_core
 from wfdeploy.paths import crd_dir
+from wfdeploy.render.gates.schemas import is_core
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,10 @@
 
 import pytest
 
-from components.config import ConfigError
-from components.network.flows import Addresses, Flow, Workload, intended_flows, platform_namespaces, workload
 from components.charts import pinned_charts
+from components.config import ConfigError
 from components.network.chart_pods import CHART_PODS, chart_pods
+from components.network.flows import Addresses, Flow, Workload, intended_flows, platform_namespaces, workload
 from components.network.policies import DEFAULT_DENY, network_policies, policy_name
 from tests.stagehelpers import STAGES, load_stage_with, section
 from wfdeploy.render.synth import synthesize

@@ -7,8 +7,8 @@ import pytest
 from components.config.secrets import OPERATOR_SECRETS
 from tests.fakeautomation import healthy
 from tests.stagehelpers import load_stage_with, section
-from wfdeploy.promotion import automation as boundary
 from wfdeploy.cli import main
+from wfdeploy.promotion import automation as boundary
 from wfdeploy.promotion.preflight import CHECKS, run_preflight
 
 

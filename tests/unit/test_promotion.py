@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from components.release import Release, release_of
 from tests.fakeautomation import FakeAutomation, healthy
-from wfdeploy.promotion import automation as boundary
 from wfdeploy.cli import main
+from wfdeploy.promotion import automation as boundary
 from wfdeploy.promotion.deployer import IMAGE_KEY, VERIFIED_KEY, Deployer, Refusal
 from wfdeploy.promotion.records import RecordStore
-from components.release import Release, release_of
 
 NEW_DIGEST = "sha256:" + "b" * 64
 ALPHA_IMAGE = f"ghcr.io/example/workflow-service:1.5.0@{NEW_DIGEST}"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.fakeautomation import healthy
-from wfdeploy.promotion import automation as boundary
 from wfdeploy.cli import main
+from wfdeploy.promotion import automation as boundary
 from wfdeploy.promotion.records import Entry, RecordsError, RecordStore
 
 IMAGE = "ghcr.io/example/workflow-service:1.5.0@sha256:" + "a" * 64

@@ -6,8 +6,8 @@ import pytest
 
 from components.config import ConfigError
 from components.promotion import NO_CANDIDATE
-from tests.stagehelpers import PROJECT_ROOT, PROMOTION_CHAIN, load_stage_with, section
 from components.release import CONFIG_INPUTS, Release, config_files, config_hash, image_digest, release_of, with_digest
+from tests.stagehelpers import PROJECT_ROOT, PROMOTION_CHAIN, load_stage_with, section
 from wfdeploy.render.synth import synthesize
 
 DIGEST_A = "sha256:" + "a" * 64

@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from components.config import LoadedStage
+from tests.stagehelpers import STAGES, load_stage_with
 from wfdeploy.render.context import RenderContext, RenderError
 from wfdeploy.render.gates.schemas import crd_schema, kubernetes_schema
-from wfdeploy.render.writer import redact_secret_object, render_stage, write_core_artifacts
 from wfdeploy.render.synth import DeclaredResource, Synthesis, synthesize
-from tests.stagehelpers import STAGES, load_stage_with
+from wfdeploy.render.writer import redact_secret_object, render_stage, write_core_artifacts
 
 
 def tree_digest(root: Path) -> dict[str, str]:

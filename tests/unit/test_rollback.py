@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 
+from components.release import Release, release_of
 from tests.fakeautomation import healthy
-from wfdeploy.promotion import automation as boundary
 from wfdeploy.cli import main
+from wfdeploy.promotion import automation as boundary
 from wfdeploy.promotion.deployer import VERIFIED_KEY, Deployer, Refusal
 from wfdeploy.promotion.records import Entry, RecordStore
-from components.release import Release, release_of
 from wfdeploy.promotion.rollback import choose_target, rollback
 
 IMAGE = "ghcr.io/example/workflow-service:1.5.{n}@sha256:{digest}"

@@ -9,10 +9,10 @@ import sys
 
 from components.config import LoadedStage
 from components.config.types import duration_seconds
-from wfdeploy.verification.loadtest import CpuSource, LoadTestPlan, Targets, load_test
 from wfdeploy.commands.prologue import with_stage
 from wfdeploy.paths import results_dir
 from wfdeploy.stages import stage_argument
+from wfdeploy.verification.loadtest import CpuSource, LoadTestPlan, Targets, load_test
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

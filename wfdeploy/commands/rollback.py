@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wfdeploy.promotion import automation as boundary
 from wfdeploy.commands.promote import add_confirmation, report
+from wfdeploy.promotion import automation as boundary
 from wfdeploy.promotion.deployer import REFUSED, Deployer
 from wfdeploy.promotion.records import RecordsError, RecordStore
 from wfdeploy.promotion.rollback import describe, rollback

@@ -15,9 +15,9 @@ import pytest
 
 from wfdeploy.local.data import port_in_use
 from wfdeploy.local.images import build_images
+from wfdeploy.local.podman import Podman
 from wfdeploy.local.tier import TierState, down, state_dir, up
 from wfdeploy.paths import results_dir
-from wfdeploy.local.podman import Podman
 from wfdeploy.stages import load_stage
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import pytest
 
 from components.network.flows import intended_flows, platform_namespaces
 from tests.stagehelpers import STAGES, load_stage_with
-from wfdeploy.render.gates.connectivity import NCA, check_connectivity, rendered_objects
 from wfdeploy.render.context import RenderContext
+from wfdeploy.render.gates.connectivity import NCA, check_connectivity, rendered_objects
 from wfdeploy.render.gates.connectivity import chart_names
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from components.charts import PinnedChart, deep_merge, pinned_charts
-from wfdeploy.render.context import GateFailure, RenderContext
 from wfdeploy.paths import CHART_VALUES_ENV, chart_values_dir
+from wfdeploy.render.context import GateFailure, RenderContext
 
 #: Keys whose value is a Kubernetes API object or a label map, wherever they appear: the API server
 #: validates their content, the chart passes it through.

@@ -23,9 +23,9 @@ from typing import Any, Iterator
 
 import yaml
 
-from wfdeploy.render.context import GateFailure, RenderContext, object_name
 from wfdeploy.interrupts import background_tool, finish_tool, run_tool
 from wfdeploy.paths import PROJECT_ROOT
+from wfdeploy.render.context import GateFailure, RenderContext, object_name
 
 CHECKOV = PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
 CHECKOV_TIMEOUT_SECONDS = 300

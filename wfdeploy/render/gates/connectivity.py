@@ -24,9 +24,9 @@ from typing import Any, Iterable
 import yaml
 
 from components.network.flows import Addresses, Flow, Peer, Workload, intended_flows, platform_namespaces
-from wfdeploy.render.context import GateFailure, RenderContext
 from wfdeploy.interrupts import run_tool
 from wfdeploy.paths import PROJECT_ROOT
+from wfdeploy.render.context import GateFailure, RenderContext
 
 NCA = PROJECT_ROOT / ".venv-nca" / "bin" / "nca"
 NCA_TIMEOUT_SECONDS = 120

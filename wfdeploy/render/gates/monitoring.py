@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 
+from wfdeploy.interrupts import run_tool
 from wfdeploy.render.artifacts.monitoring import monitoring_paths
 from wfdeploy.render.context import GateFailure, RenderContext
-from wfdeploy.interrupts import run_tool
 
 TOOL_TIMEOUT_SECONDS = 60
 

@@ -25,8 +25,8 @@ from pulumi_policy import (
 from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT
-from wfdeploy.render.context import GateFailure, RenderContext
 from wfdeploy.paths import PROJECT_ROOT
+from wfdeploy.render.context import GateFailure, RenderContext
 from wfdeploy.render.synth import COMPUTED_ATTRIBUTES, DeclaredResource, Synthesis, computed_placeholder
 
 POLICIES_DIR = PROJECT_ROOT / "policies"

@@ -11,9 +11,9 @@ import jsonschema
 import kubernetes_validate
 from referencing import Registry, Resource
 
+from wfdeploy.paths import CRDS_ENV, crd_dir
 from wfdeploy.render.context import GateFailure, RenderContext, object_name
 from wfdeploy.render.gates.crd_validation import load_crds, validate
-from wfdeploy.paths import CRDS_ENV, crd_dir
 
 #: API groups built into Kubernetes; every other group is a custom resource and needs a CRD schema.
 CORE_GROUPS = frozenset(
