@@ -15,11 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import wfdeploy.gates.checkov  # noqa: E402,F401  (registers the gate even where render does not run it yet)
-import wfdeploy.gates.connectivity  # noqa: E402,F401
-import wfdeploy.gates.policy_pack  # noqa: E402,F401
-from wfdeploy.gates import GATES as REGISTERED, RenderContext  # noqa: E402
-from wfdeploy.render import render_stage  # noqa: E402
+from wfdeploy.render.context import RenderContext  # noqa: E402
+from wfdeploy.render.gates import GATES  # noqa: E402
+from wfdeploy.render.writer import render_stage  # noqa: E402
 from wfdeploy.stages import known_stages, load_stage  # noqa: E402
 
 SECURITY_GATES = ("policy-pack", "checkov", "connectivity")
@@ -31,7 +29,6 @@ def cpu_seconds() -> float:
 
 
 def main(stages: list[str]) -> None:
-    gates = REGISTERED
     totals = {name: [0.0, 0.0] for name in SECURITY_GATES}
     print(f"{'stage':<12}{'gate':<14}{'wall s':>8}{'cpu s':>8}  failures")
     with tempfile.TemporaryDirectory() as build:
@@ -41,7 +38,7 @@ def main(stages: list[str]) -> None:
             context = RenderContext(stage=stage, synthesis=result.synthesis, output_dir=result.output_dir)
             for name in SECURITY_GATES:
                 wall, cpu = time.perf_counter(), cpu_seconds()
-                failures = gates[name](context)
+                failures = GATES[name](context)
                 wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
                 totals[name][0] += wall
                 totals[name][1] += cpu

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 
 from components.config import StageConfig
-from wfdeploy.release import release_of
+from components.release import release_of
 
 #: Shown where the previous stage's outputs are unknown (offline synthesis, or never verified).
 NO_CANDIDATE = "<none: {stack} has no verifiedRelease>"

@@ -7,7 +7,7 @@ from typing import Callable
 import pytest
 
 from tests.stagehelpers import PROJECT_ROOT, load_stage_with
-from wfdeploy.synth import Synthesis, synthesize
+from wfdeploy.render.synth import Synthesis, synthesize
 
 
 @pytest.fixture(scope="session")

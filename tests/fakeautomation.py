@@ -1,4 +1,4 @@
-"""A recording fake of the `wfdeploy.automation.Automation` boundary, for promotion/rollback/preflight tests.
+"""A recording fake of the `wfdeploy.promotion.automation.Automation` boundary, for promotion/rollback/preflight tests.
 
 It keeps per-stage stack config and outputs the way the Pulumi backend would:
 `up` exports the release of the configured image, and `verifiedRelease` only
@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.config.secrets import OPERATOR_SECRETS
+from components.release import release_of
 from tests.stagehelpers import load_stage_with
-from wfdeploy.automation import StepResult
-from wfdeploy.promotion import IMAGE_KEY, VERIFIED_KEY
-from wfdeploy.release import release_of
+from wfdeploy.promotion.automation import StepResult
+from wfdeploy.promotion.deployer import IMAGE_KEY, VERIFIED_KEY
 
 
 @dataclass

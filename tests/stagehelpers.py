@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from components.config import LoadedStage, parse_stage, read_stack_file, stack_file_path
-from wfdeploy.synth import Synthesis
+from wfdeploy.paths import PROJECT_ROOT
+from wfdeploy.render.synth import Synthesis
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = PROJECT_ROOT / "stacks"
 STAGES = ("local", "alpha", "staging", "production")
 PROMOTION_CHAIN = ("alpha", "staging", "production")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from wfdeploy import interrupts
-from wfdeploy.commands import VERB_MODULES
+from wfdeploy.commands import cluster, down, loadtest, preflight, promote, render, rollback, up, validate, verify
+
+#: The verbs, in the order `wfdeploy --help` lists them.
+VERBS = (validate, render, verify, up, down, loadtest, preflight, promote, rollback, cluster)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wfdeploy", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for module_name in VERB_MODULES:
-        importlib.import_module(module_name).add_parser(subparsers)
+    for verb in VERBS:
+        verb.add_parser(subparsers)
     return parser
 
 

@@ -90,6 +90,24 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def _communicate(process: subprocess.Popen, command: Sequence[str], timeout: float, input: str | None = None) -> tuple[str, str]:
+    """Wait for the tool in short slices (a signal another thread received is handled by this, the main, thread
+    between them); kill its whole group on timeout or interrupt."""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                remaining = max(deadline - time.monotonic(), 0)
+                return process.communicate(input, timeout=min(WAIT_SLICE_SECONDS, remaining))
+            except subprocess.TimeoutExpired:
+                input = None  # sent with the first slice; communicate() refuses it again
+                if time.monotonic() >= deadline:
+                    raise subprocess.TimeoutExpired(list(command), timeout) from None
+    except BaseException:
+        _kill_group(process)
+        raise
+
+
 def run_tool(command: Sequence[str], *, timeout: float, **kwargs) -> subprocess.CompletedProcess:
     """`subprocess.run(capture_output=True, text=True)` in a process group of its own.
 
@@ -98,18 +116,29 @@ def run_tool(command: Sequence[str], *, timeout: float, **kwargs) -> subprocess.
     with subprocess.Popen(
         list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs
     ) as process:
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                # short waits: a signal another thread received is handled by this (the main) thread between them
-                try:
-                    remaining = max(deadline - time.monotonic(), 0)
-                    stdout, stderr = process.communicate(timeout=min(WAIT_SLICE_SECONDS, remaining))
-                    break
-                except subprocess.TimeoutExpired:
-                    if time.monotonic() >= deadline:
-                        raise subprocess.TimeoutExpired(list(command), timeout) from None
-        except BaseException:
-            _kill_group(process)
-            raise
+        stdout, stderr = _communicate(process, command, timeout)
     return subprocess.CompletedProcess(list(command), process.returncode, stdout, stderr)
+
+
+@contextlib.contextmanager
+def background_tool(command: Sequence[str], **kwargs) -> Iterator[subprocess.Popen]:
+    """A tool started now and given its input later (`finish_tool`), in a process group of its own.
+
+    Leaving the block early (an error, an interrupt) kills the group, so an unfinished tool never outlives the caller.
+    """
+    process = subprocess.Popen(
+        list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, **kwargs,
+    )
+    with process:
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                _kill_group(process)
+
+
+def finish_tool(process: subprocess.Popen, input: str, *, timeout: float) -> subprocess.CompletedProcess:
+    """Send a `background_tool` its input and wait for it, as `run_tool` waits."""
+    stdout, stderr = _communicate(process, process.args, timeout, input)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)

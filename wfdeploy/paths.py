@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from components.release import PROJECT_ROOT
+
 STACKS_DIR = PROJECT_ROOT / "stacks"
 RUNBOOKS_DIR = PROJECT_ROOT / "runbooks"
 CHARTS_DIR = PROJECT_ROOT / "charts"
@@ -16,6 +17,8 @@ CRDS_ENV = "WFDEPLOY_CRDS"
 CHART_VALUES_ENV = "WFDEPLOY_CHART_VALUES"
 #: Overrides the output folder of `render` (default: build/ under the project).
 BUILD_DIR_ENV = "WFDEPLOY_BUILD_DIR"
+#: Overrides where derived, machine-local data (parsed CRDs) is kept between runs.
+CACHE_DIR_ENV = "WFDEPLOY_CACHE_DIR"
 
 #: build/ folders that are not a stage's render output, so no stage may take their names:
 #: results/<stage>/ keeps what verify and loadtest found (render replaces build/<stage>/ whole),
@@ -43,3 +46,11 @@ def build_dir() -> Path:
 def results_dir(stage: str, build_root: Path | None = None) -> Path:
     """build/results/<stage>/: records of what happened to a stage, outside the folder render replaces."""
     return (build_root or build_dir()) / RESULTS_FOLDER / stage
+
+
+def cache_dir() -> Path:
+    """Derived data that is safe to delete (default: ~/.cache/workflow-platform/wfdeploy, or under XDG_CACHE_HOME)."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workflow-platform" / "wfdeploy"

@@ -2,7 +2,7 @@
 
 Every connection a platform pod may open or accept is one `Flow` here; the
 policies (`components/network/policies.py`) allow exactly these and deny the
-rest, and the connectivity gate (`wfdeploy/gates/connectivity.py`) proves
+rest, and the connectivity gate (`wfdeploy/render/gates/connectivity.py`) proves
 with network-config-analyzer that the rendered policies allow exactly this
 table. Pods are named by namespace and the labels their workload, chart or
 operator gives them; addresses outside the pod network come from the stage's

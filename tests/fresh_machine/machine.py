@@ -1,7 +1,7 @@
 """A new user's machine: stock Debian 12 with only python3, python3-venv, git and ca-certificates,
 the project freshly cloned into it with ../shared beside it, run under podman.
 
-The root filesystem is debootstrapped by the local tier's builder (wfdeploy/local_images.py) and
+The root filesystem is debootstrapped by the local tier's builder (wfdeploy/local/images.py) and
 cached by the hash of its inputs. Nothing of the host's Python setup reaches the machine: no pip
 configuration, no wheel directory, no environment; only the host's locally added certificate
 authorities (a TLS-inspecting proxy's) and download caches that the machine itself filled from
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from tests.docs.markdown import section_text, shell_blocks
 from tests.stagehelpers import PROJECT_ROOT
-from wfdeploy.local_images import ImageRecipe, Recipes, cache_dir, ensure_rootfs, load_recipes
-from wfdeploy.podman import Podman, podman_binary
+from wfdeploy.local.images import ImageRecipe, Recipes, cache_dir, ensure_rootfs, load_recipes
+from wfdeploy.local.podman import Podman, podman_binary
 
 README = PROJECT_ROOT / "README.md"
 #: What a new user has installed before reading the README (the issue's stock machine).

@@ -13,7 +13,7 @@ import pytest
 
 from tests.docs.markdown import section_text, tables
 from tests.fresh_machine.machine import README, FreshMachine, readme_commands
-from wfdeploy.gates import load_builtin_gates
+from wfdeploy.render.gates import GATES
 from wfdeploy.stages import known_stages
 
 pytestmark = pytest.mark.integration
@@ -65,7 +65,7 @@ def test_readme_first_command_sets_up_a_stock_debian_12_machine_and_passes_every
     tail = "\n".join(run.output.splitlines()[-40:])
     assert run.returncode == 0, f"`{first}` exited {run.returncode} on a fresh Debian 12 machine:\n{tail}"
     verdicts = gate_verdicts(run.output)
-    gates = set(load_builtin_gates())
+    gates = set(GATES)
     expected = {stage: dict.fromkeys(sorted(gates), "ok") for stage in known_stages()}
     assert verdicts == expected, f"every gate of every stage should print ok:\n{tail}"
 

@@ -25,8 +25,8 @@ from typing import Any, Callable
 import yaml
 
 from tests.support.ports import free_port
+from wfdeploy.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_BIN = "prometheus"
 ALERTMANAGER_BIN = "prometheus-alertmanager"
 #: Labels a ServiceMonitor gives the workflow service's targets in the cluster.

@@ -27,9 +27,9 @@ from components.monitoring.alertmanager import alertmanager_config
 from components.monitoring.rules import alert_names, rule_files
 from tests.support.ports import free_port
 from tests.support.verify_sandbox import start_sandboxed, stop
+from wfdeploy.paths import PROJECT_ROOT
 from wfdeploy.verification.inventory import ConfigFile, Endpoints, HostTarget, Inventory
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_BIN = Path("/usr/bin/prometheus")
 ALERTMANAGER_BIN = Path("/usr/bin/prometheus-alertmanager")
 #: The system Python: the project's venv lives under /root, which a non-root user cannot read.

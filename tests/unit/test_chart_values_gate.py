@@ -8,10 +8,10 @@ import pytest
 
 from components.charts import pinned_charts
 from tests.stagehelpers import STAGES, load_stage_with
-from wfdeploy.gates import RenderContext
-from wfdeploy.gates.chart_values import chart_defaults, chart_values, unknown_keys
 from wfdeploy.paths import chart_values_dir
-from wfdeploy.synth import Synthesis
+from wfdeploy.render.context import RenderContext
+from wfdeploy.render.gates.chart_values import chart_defaults, chart_values, unknown_keys
+from wfdeploy.render.synth import Synthesis
 
 
 def context_with(synthesis, tmp_path, release_name=None, edit=None):

@@ -32,6 +32,32 @@ def test_validate_reports_bad_config_with_key_paths_and_no_traceback(tmp_path, m
     assert "workflow-platform:service.replicas" in err and "Traceback" not in err
 
 
+
+@pytest.mark.parametrize(
+    "argv", [["validate", "alpha"], ["preflight", "alpha"], ["up", "alpha"], ["verify", "alpha"], ["loadtest", "alpha"]]
+)
+def test_every_verb_that_reads_a_stage_refuses_a_bad_stack_file_the_same_way(tmp_path, monkeypatch, capsys, argv):
+    """One prologue: the refused file and key on stderr, exit 2, and nothing of the verb itself runs."""
+    from wfdeploy.commands import loadtest, preflight, up, verify
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    original = (PROJECT_ROOT / "stacks" / "Pulumi.alpha.yaml").read_text()
+    (stacks / "Pulumi.alpha.yaml").write_text(original.replace("replicas: 2", "replicas: -2"))
+    monkeypatch.setattr("wfdeploy.stages.STACKS_DIR", stacks)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the verb ran on a refused stack file")
+
+    for module, name in ((preflight, "run_preflight"), (up, "up"), (verify, "_release"), (loadtest, "plan_for")):
+        monkeypatch.setattr(module, name, must_not_run)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[:2] == [
+        "stacks/Pulumi.alpha.yaml: 1 configuration problem:",
+        "  - workflow-platform:service.replicas: Input should be greater than or equal to 1 (got -2)",
+    ]
+
 def test_validate_deployable_lists_every_missing_secret(monkeypatch, capsys):
     monkeypatch.setattr("wfdeploy.commands.validate._secrets_set", lambda stage: {})
     assert main(["validate", "--deployable", "production"]) == 1
@@ -100,10 +126,10 @@ def test_render_requires_a_stage_or_all(capsys):
 
 
 def test_render_fails_when_a_gate_fails(monkeypatch, capsys):
-    from wfdeploy.gates import GateFailure
+    from wfdeploy.render.context import GateFailure
 
     monkeypatch.setitem(
-        __import__("wfdeploy.gates", fromlist=["GATES"]).GATES,
+        __import__("wfdeploy.render.gates", fromlist=["GATES"]).GATES,
         "always-fails",
         lambda context: [GateFailure("Deployment workflow/x", "broken on purpose")],
     )

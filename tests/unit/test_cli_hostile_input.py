@@ -9,9 +9,9 @@ import pytest
 
 from components.config import ConfigError, stack_file_path
 from tests.fakeautomation import healthy
-from wfdeploy import automation as boundary
 from wfdeploy.cli import main
 from wfdeploy.paths import PROJECT_ROOT
+from wfdeploy.promotion import automation as boundary
 
 #: Stage names that are not names (path parts, hidden, empty, too long, not ASCII, control characters) or reserved.
 BAD_STAGE_NAMES = {

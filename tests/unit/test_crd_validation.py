@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.stagehelpers import STAGES
-from wfdeploy.gates.crd_validation import (
+from wfdeploy.render.gates.crd_validation import (
     KUBERNETES_FUNCTIONS,
     CrdVersion,
     apply_defaults,
@@ -17,8 +17,8 @@ from wfdeploy.gates.crd_validation import (
     rule_failures,
     validate,
 )
-from wfdeploy.gates.schemas import is_core
 from wfdeploy.paths import crd_dir
+from wfdeploy.render.gates.schemas import is_core
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +139,65 @@ def test_every_rule_of_the_pinned_crds_compiles_and_calls_only_known_functions(c
         compile_rule(rule)  # raises on a rule cel-python cannot parse
         called = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\(", rule))
         assert called <= standard | set(KUBERNETES_FUNCTIONS), (rule, called - standard - set(KUBERNETES_FUNCTIONS))
+
+
+WIDGET_CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer, maximum: MAXIMUM}}}
+"""
+
+
+@pytest.fixture
+def widget_crds(tmp_path, monkeypatch):
+    """A CRD folder of one file and an empty cache folder; load_crds' in-process cache cleared around the test."""
+    monkeypatch.setenv("WFDEPLOY_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "crds"
+    folder.mkdir()
+    (folder / "widgets.yaml").write_text(WIDGET_CRD.replace("MAXIMUM", "3"))
+    load_crds.cache_clear()
+    yield folder
+    load_crds.cache_clear()
+
+
+def _maximum(crds) -> int:
+    return crds[("example.com/v1", "Widget")].schema["properties"]["spec"]["properties"]["size"]["maximum"]
+
+
+def test_parsed_crds_are_read_back_from_the_cache_exactly_as_parsed(widget_crds, monkeypatch):
+    from wfdeploy.render.gates import crd_validation
+
+    parsed = load_crds(widget_crds)
+    assert len(list((widget_crds.parent / "cache" / "crds").glob("*.json"))) == 1
+    load_crds.cache_clear()
+    monkeypatch.setattr(crd_validation, "_parse_crds", lambda files: pytest.fail("parsed again despite the cache"))
+    assert load_crds(widget_crds) == parsed and _maximum(parsed) == 3
+
+
+def test_an_edited_crd_is_parsed_again_never_read_from_a_stale_cache(widget_crds):
+    assert _maximum(load_crds(widget_crds)) == 3
+    (widget_crds / "widgets.yaml").write_text(WIDGET_CRD.replace("MAXIMUM", "4"))
+    load_crds.cache_clear()
+    assert _maximum(load_crds(widget_crds)) == 4
+
+
+def test_a_corrupt_cache_file_is_ignored_and_replaced(widget_crds):
+    parsed = load_crds(widget_crds)
+    (cached,) = (widget_crds.parent / "cache" / "crds").glob("*.json")
+    cached.write_text('[["truncated')
+    load_crds.cache_clear()
+    assert load_crds(widget_crds) == parsed
+    load_crds.cache_clear()
+    assert load_crds(widget_crds) == parsed and cached.read_text().startswith('[[["example.com/v1"')

@@ -10,8 +10,8 @@ from components.config import ConfigError
 from components.config.types import memory_bytes
 from components.data.redis import RedisCache, RedisCacheArgs
 from tests.stagehelpers import PROJECT_ROOT, STAGES, find_object, load_stage_with, section
-from wfdeploy.render import render_stage
-from wfdeploy.synth import synthesize
+from wfdeploy.render.synth import synthesize
+from wfdeploy.render.writer import render_stage
 
 P = "workflow-platform"
 

@@ -4,8 +4,8 @@ import pytest
 
 from components.config import ConfigError
 from tests.stagehelpers import STAGES, find_object, load_stage_with, section
-from wfdeploy.render import render_stage
-from wfdeploy.synth import synthesize
+from wfdeploy.render.synth import synthesize
+from wfdeploy.render.writer import render_stage
 
 P = "workflow-platform"
 

@@ -105,7 +105,7 @@ def test_an_interrupted_command_prints_one_line_and_exits_128_plus_the_signal(mo
         signal.raise_signal(signum)
         time.sleep(5)
 
-    monkeypatch.setattr("wfdeploy.commands.validate.load_stage", interrupted_load)
+    monkeypatch.setattr("wfdeploy.commands.prologue.load_stage", interrupted_load)
     assert main(["validate", "alpha"]) == code
     err = capsys.readouterr().err
     assert err.splitlines() == [

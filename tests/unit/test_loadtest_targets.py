@@ -7,7 +7,7 @@ import pytest
 from components.config import ConfigError
 from tests.stagehelpers import load_stage_with
 from wfdeploy.cli import build_parser
-from wfdeploy.loadtest import CpuSource, Figure, Targets, queries
+from wfdeploy.verification.loadtest import CpuSource, Figure, Targets, queries
 
 
 def test_production_targets_are_the_issue_targets():

@@ -8,10 +8,10 @@ import pytest
 
 from components.config import ConfigError
 from tests.stagehelpers import load_stage_with, section
-from wfdeploy.local_images import image_key, load_recipes
-from wfdeploy.local_play import PlayError, build_plan, hosts_file
-from wfdeploy.local_tier import _image_refs, secret_values
-from wfdeploy.render import redact_secret_object
+from wfdeploy.local.images import image_key, load_recipes
+from wfdeploy.local.play import PlayError, build_plan, hosts_file
+from wfdeploy.local.tier import _image_refs, secret_values
+from wfdeploy.render.writer import redact_secret_object
 
 
 @pytest.fixture(scope="module")

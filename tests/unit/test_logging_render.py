@@ -8,7 +8,9 @@ import pytest
 import yaml
 
 from tests.stagehelpers import find_object, load_stage_with
-from wfdeploy.render import WRITER_MODULES, render_stage
+from wfdeploy.render.artifacts import ARTIFACT_WRITERS
+from wfdeploy.render.artifacts.logging import write_logging_artifacts
+from wfdeploy.render.writer import render_stage
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +20,7 @@ def rendered(tmp_path_factory):
 
 
 def test_logging_writer_is_registered():
-    assert "wfdeploy.artifacts.logging" in WRITER_MODULES
+    assert write_logging_artifacts in ARTIFACT_WRITERS
 
 
 def test_render_writes_the_shipper_config_exactly_as_deployed(rendered):

@@ -11,7 +11,7 @@ from components.logging.retention import DATA_STREAM, INDEX_PATTERN
 from components.logging.shipper import ECK_BEAT_WRITABLE_INDICES
 from tests.stagehelpers import STAGES, find_object, load_stage_with, section
 from tests.unit.test_logging_stack import assert_valid_pod_template, restricted_violations
-from wfdeploy.synth import synthesize
+from wfdeploy.render.synth import synthesize
 
 
 def beat(synthesis, stage):

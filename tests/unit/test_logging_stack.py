@@ -12,7 +12,7 @@ import pytest
 from components.charts import pinned_charts
 from components.logging.retention import ILM_POLICY, desired_state
 from tests.stagehelpers import PROJECT_ROOT, STAGES, find_object, load_stage_with, section
-from wfdeploy.synth import synthesize
+from wfdeploy.render.synth import synthesize
 
 CRD_SCHEMAS = PROJECT_ROOT.parent / "shared" / "crd-schemas"
 ECK_GROUPS = ("elasticsearch.k8s.elastic.co", "kibana.k8s.elastic.co", "beat.k8s.elastic.co", "agent.k8s.elastic.co")

@@ -8,7 +8,7 @@ import pytest
 
 from components.monitoring.chart_monitors import chart_monitors
 from tests.stagehelpers import STAGES
-from wfdeploy.gates.monitors import SelectorError, monitoring_release, selection_failures, selects
+from wfdeploy.render.gates.monitors import SelectorError, monitoring_release, selection_failures, selects
 
 
 def release_of(synthesis):

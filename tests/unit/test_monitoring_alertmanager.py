@@ -9,7 +9,7 @@ import pytest
 
 from components.monitoring.alertmanager import DROP_RECEIVER, alertmanager_config
 from tests.stagehelpers import STAGES, load_stage_with
-from wfdeploy.render import dump_yaml
+from wfdeploy.render.documents import dump_yaml
 
 
 def write_config(stage: str, folder: Path) -> Path:

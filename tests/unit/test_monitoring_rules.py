@@ -15,7 +15,7 @@ import pytest
 
 from components.monitoring.rules import alert_names, rule_files
 from tests.stagehelpers import STAGES, load_stage_with
-from wfdeploy.render import dump_yaml
+from wfdeploy.render.documents import dump_yaml
 
 W = 'job="workflow-service", namespace="workflow", service="workflow-service"'
 WORKFLOW_LABELS = {"namespace": "workflow", "service": "workflow-service"}

@@ -9,7 +9,8 @@ import pytest
 
 from components.monitoring.rules import rule_files
 from tests.stagehelpers import PROJECT_ROOT, STAGES, find_object, load_stage_with
-from wfdeploy.render import RenderError, render_stage
+from wfdeploy.render.context import RenderError
+from wfdeploy.render.writer import render_stage
 
 
 def chart_values(synthesis) -> dict:
@@ -126,7 +127,7 @@ def test_render_writes_rules_alertmanager_dashboards_and_runbooks(tmp_path):
 
 
 def test_a_rule_without_a_runbook_template_fails_render(tmp_path, monkeypatch):
-    import wfdeploy.artifacts.monitoring as writer
+    import wfdeploy.render.artifacts.monitoring as writer
     from components.monitoring.runbooks import render_runbooks
 
     empty = tmp_path / "runbooks"

@@ -2,13 +2,13 @@
 
 import pytest
 
-from components.config import ConfigError
-from components.network.flows import Addresses, Flow, Workload, intended_flows, platform_namespaces, workload
 from components.charts import pinned_charts
+from components.config import ConfigError
 from components.network.chart_pods import CHART_PODS, chart_pods
+from components.network.flows import Addresses, Flow, Workload, intended_flows, platform_namespaces, workload
 from components.network.policies import DEFAULT_DENY, network_policies, policy_name
 from tests.stagehelpers import STAGES, load_stage_with, section
-from wfdeploy.synth import synthesize
+from wfdeploy.render.synth import synthesize
 
 
 def policies_of(synthesis) -> dict[tuple[str, str], dict]:
@@ -150,7 +150,7 @@ def test_backup_jobs_reach_the_in_cluster_store_on_a_laptop(synthesized):
 
 
 def test_nca_connection_strings_are_read_port_by_port():
-    from wfdeploy.gates.connectivity import ALL_PORTS, parse_connections
+    from wfdeploy.render.gates.connectivity import ALL_PORTS, parse_connections
 
     assert parse_connections("{protocols:TCP, UDP,dst_ports:53}") == [("TCP", 53), ("UDP", 53)]
     assert parse_connections("{protocols:TCP,dst_ports:443,9100-9101}") == [("TCP", 443), ("TCP", 9100), ("TCP", 9101)]
@@ -160,7 +160,7 @@ def test_nca_connection_strings_are_read_port_by_port():
 
 
 def test_nca_address_ranges_become_networks():
-    from wfdeploy.gates.connectivity import parse_connectivity
+    from wfdeploy.render.gates.connectivity import parse_connectivity
 
     text = "\n".join(
         [

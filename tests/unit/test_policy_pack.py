@@ -10,8 +10,8 @@ import dataclasses
 import pytest
 
 from tests.stagehelpers import STAGES, load_stage_with
-from wfdeploy.gates.policy_pack import pack_module, validate_resources, validate_synthesis
-from wfdeploy.synth import DeclaredResource
+from wfdeploy.render.gates.policy_pack import pack_module, validate_resources, validate_synthesis
+from wfdeploy.render.synth import DeclaredResource
 
 rules = pack_module("rules")
 requirements_module = pack_module("requirements")
@@ -348,7 +348,7 @@ def test_the_pack_loads_the_way_the_pulumi_cli_runs_it():
     import subprocess
     import sys
 
-    from wfdeploy.gates.policy_pack import POLICIES_DIR
+    from wfdeploy.render.gates.policy_pack import POLICIES_DIR
 
     entry_point = POLICIES_DIR / "__main__.py"
     compile(entry_point.read_text(), str(entry_point), "exec")

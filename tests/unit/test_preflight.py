@@ -7,9 +7,9 @@ import pytest
 from components.config.secrets import OPERATOR_SECRETS
 from tests.fakeautomation import healthy
 from tests.stagehelpers import load_stage_with, section
-from wfdeploy import automation as boundary
 from wfdeploy.cli import main
-from wfdeploy.preflight import CHECKS, run_preflight
+from wfdeploy.promotion import automation as boundary
+from wfdeploy.promotion.preflight import CHECKS, run_preflight
 
 
 def failures_of(stage, fake, check=None):
@@ -152,7 +152,7 @@ def test_preflight_command_exit_codes(monkeypatch, capsys):
 
 def test_live_boundary_reads_the_answers_of_pulumi_kubectl_and_aws(tmp_path, monkeypatch):
     """The real boundary's parsing, with stand-in executables on PATH (no cluster here)."""
-    from wfdeploy.automation import LiveAutomation
+    from wfdeploy.promotion.automation import LiveAutomation
 
     stubs = {
         "pulumi": 'echo "v3.201.0"',
@@ -180,7 +180,7 @@ esac""",
 
 
 def test_live_boundary_reports_missing_tools_as_absent(tmp_path, monkeypatch):
-    from wfdeploy.automation import LiveAutomation
+    from wfdeploy.promotion.automation import LiveAutomation
 
     monkeypatch.setenv("PATH", str(tmp_path))
     live = LiveAutomation()

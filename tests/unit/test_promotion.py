@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from components.release import Release, release_of
 from tests.fakeautomation import FakeAutomation, healthy
-from wfdeploy import automation as boundary
 from wfdeploy.cli import main
-from wfdeploy.promotion import IMAGE_KEY, VERIFIED_KEY, Deployer, Refusal
-from wfdeploy.records import RecordStore
-from wfdeploy.release import Release, release_of
+from wfdeploy.promotion import automation as boundary
+from wfdeploy.promotion.deployer import IMAGE_KEY, VERIFIED_KEY, Deployer, Refusal
+from wfdeploy.promotion.records import RecordStore
 
 NEW_DIGEST = "sha256:" + "b" * 64
 ALPHA_IMAGE = f"ghcr.io/example/workflow-service:1.5.0@{NEW_DIGEST}"
@@ -238,7 +238,7 @@ def test_promote_command_success_and_failure_exit_codes(cli, capsys):
 
 
 def test_promotion_refuses_a_target_whose_stack_file_names_another_previous_stage(monkeypatch):
-    import wfdeploy.promotion as promotion
+    import wfdeploy.promotion.deployer as promotion
 
     real = promotion.stack_config
 
@@ -259,7 +259,7 @@ def test_promotion_refuses_a_target_whose_stack_file_names_another_previous_stag
 
 
 def test_promote_command_exits_4_when_pulumi_cannot_be_asked(cli, capsys):
-    from wfdeploy.automation import AutomationError
+    from wfdeploy.promotion.automation import AutomationError
 
     def unavailable(stage):
         raise AutomationError(f"cannot read the outputs of stack {stage!r}: backend unreachable")
@@ -271,8 +271,36 @@ def test_promote_command_exits_4_when_pulumi_cannot_be_asked(cli, capsys):
 
 
 def test_live_boundary_without_the_pulumi_cli_raises_a_readable_error(tmp_path, monkeypatch):
-    from wfdeploy.automation import AutomationError, LiveAutomation
+    from wfdeploy.promotion.automation import AutomationError, LiveAutomation
 
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(AutomationError, match="Pulumi CLI is not installed"):
         LiveAutomation().stack_outputs("alpha")
+
+
+def _fake_pulumi(tmp_path, script: str):
+    """A `pulumi` on PATH that logs its arguments and runs `script` (sh)."""
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n{script}\n')
+    fake.chmod(0o755)
+    return fake.parent
+
+
+def test_live_boundary_lists_config_keys_read_only_without_creating_the_stack(tmp_path, monkeypatch):
+    from wfdeploy.promotion.automation import LiveAutomation
+
+    listing = '{"workflow-platform:monitoring.grafanaAdminPassword": {"secret": true}, "aws:region": {"value": "x"}}'
+    fake_bin = _fake_pulumi(tmp_path, f"echo '{listing}'")
+    monkeypatch.setenv("PATH", f"{fake_bin}:/usr/bin:/bin")
+    keys = LiveAutomation(work_dir=str(tmp_path)).configured_keys("alpha")
+    assert keys == {"workflow-platform:monitoring.grafanaAdminPassword", "aws:region"}
+    assert (tmp_path / "calls").read_text().splitlines() == ["config --stack alpha --json"]
+
+
+def test_live_boundary_names_the_stack_whose_config_cannot_be_read(tmp_path, monkeypatch):
+    from wfdeploy.promotion.automation import AutomationError, LiveAutomation
+
+    monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, 'echo no stack named alpha >&2; exit 255')}:/usr/bin:/bin")
+    with pytest.raises(AutomationError, match=r"`pulumi config --stack alpha` failed: no stack named alpha"):
+        LiveAutomation(work_dir=str(tmp_path)).configured_keys("alpha")

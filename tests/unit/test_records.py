@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakeautomation import healthy
-from wfdeploy import automation as boundary
 from wfdeploy.cli import main
-from wfdeploy.records import Entry, RecordsError, RecordStore
+from wfdeploy.promotion import automation as boundary
+from wfdeploy.promotion.records import Entry, RecordsError, RecordStore
 
 IMAGE = "ghcr.io/example/workflow-service:1.5.0@sha256:" + "a" * 64
 CHANGES = ("set_config", "unset_config", "preview", "up", "verify")
@@ -211,7 +211,7 @@ def test_a_broken_local_tier_state_is_refused_naming_the_file(capsys, argv, code
 
 
 def test_local_tier_state_round_trips_and_tolerates_fields_of_a_newer_version():
-    from wfdeploy.local_tier import STATE_FILE, TierState, state_dir
+    from wfdeploy.local.tier import STATE_FILE, TierState, state_dir
 
     state = TierState(stage="local", pods=[{"name": "workflow"}], secrets=["s"],
                       jobs=[{"pod": "p", "source": "s", "exit_code": None, "attempts": 1, "seconds": 2.5, "log_file": "l"}])

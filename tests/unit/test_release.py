@@ -6,9 +6,9 @@ import pytest
 
 from components.config import ConfigError
 from components.promotion import NO_CANDIDATE
+from components.release import CONFIG_INPUTS, Release, config_files, config_hash, image_digest, release_of, with_digest
 from tests.stagehelpers import PROJECT_ROOT, PROMOTION_CHAIN, load_stage_with, section
-from wfdeploy.release import CONFIG_INPUTS, Release, config_files, config_hash, image_digest, release_of, with_digest
-from wfdeploy.synth import synthesize
+from wfdeploy.render.synth import synthesize
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
@@ -146,3 +146,21 @@ def test_promotion_section_rejects_bad_values_naming_the_key(change, message):
     with pytest.raises(ConfigError) as error:
         load_stage_with("staging", {"workflow-platform:promotion": promotion})
     assert "workflow-platform:promotion" in str(error.value) and message in str(error.value)
+
+
+def test_the_code_computing_the_release_is_part_of_the_release():
+    relative = {path.relative_to(PROJECT_ROOT).as_posix() for path in config_files()}
+    assert "components/release.py" in relative
+
+
+def test_the_program_never_imports_the_command_line_tool():
+    """components/ is below wfdeploy/: the program (and the release it exports) must not depend on the CLI."""
+    import ast
+
+    offending = []
+    for path in sorted((PROJECT_ROOT / "components").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offending += [f"{path.relative_to(PROJECT_ROOT)}: {name}" for name in names if name.split(".")[0] == "wfdeploy"]
+    assert offending == []

@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from components.config import LoadedStage
-from wfdeploy.gates import RenderContext
-from wfdeploy.gates.schemas import crd_schema, kubernetes_schema
-from wfdeploy.render import RenderError, redact_secret_object, render_stage, write_core_artifacts
-from wfdeploy.synth import DeclaredResource, Synthesis, synthesize
 from tests.stagehelpers import STAGES, load_stage_with
+from wfdeploy.render.context import RenderContext, RenderError
+from wfdeploy.render.gates.schemas import crd_schema, kubernetes_schema
+from wfdeploy.render.synth import DeclaredResource, Synthesis, synthesize
+from wfdeploy.render.writer import redact_secret_object, render_stage, write_core_artifacts
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -63,7 +63,7 @@ def test_a_failed_render_leaves_the_previous_output_untouched(tmp_path, monkeypa
         (out / "partial.yaml").write_text("half")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("wfdeploy.render.write_core_artifacts", explode)
+    monkeypatch.setattr("wfdeploy.render.writer.write_core_artifacts", explode)
     with pytest.raises(RuntimeError):
         render_stage(load_stage_with("alpha"), tmp_path, run_gates=False)
     assert tree_digest(tmp_path / "alpha") == before
@@ -131,7 +131,7 @@ def test_two_objects_with_the_same_identity_are_refused(tmp_path, synthesized):
 
 
 def test_synthesis_marks_cloud_computed_values_as_placeholders():
-    from wfdeploy.synth import computed_placeholder
+    from wfdeploy.render.synth import computed_placeholder
 
     assert computed_placeholder("aws:s3/bucket:Bucket", "backups", "arn") == "<computed:Bucket/backups.arn>"
 
@@ -147,7 +147,7 @@ def test_synthesis_is_isolated_between_stages():
 
 def _render_fast(monkeypatch, synthesized, build_root: Path):
     """render_stage with the session's synthesis of alpha: the swap, not the program, is under test."""
-    monkeypatch.setattr("wfdeploy.render.synthesize", lambda stage: synthesized(stage.config.stage))
+    monkeypatch.setattr("wfdeploy.render.writer.synthesize", lambda stage: synthesized(stage.config.stage))
     return render_stage(load_stage_with("alpha"), build_root, run_gates=False)
 
 
@@ -165,7 +165,7 @@ def test_the_swap_exchanges_old_and_new_build_in_one_step_without_any_rename(tmp
 
 
 def test_an_interrupt_right_after_the_exchange_leaves_the_new_build_and_no_temporary_folder(tmp_path, monkeypatch, synthesized):
-    from wfdeploy import render as render_module
+    from wfdeploy.render import writer as render_module
     from wfdeploy.interrupts import Interrupted
 
     _render_fast(monkeypatch, synthesized, tmp_path)
@@ -186,7 +186,7 @@ def test_an_interrupt_right_after_the_exchange_leaves_the_new_build_and_no_tempo
 def test_without_an_atomic_exchange_an_interrupt_between_the_renames_puts_the_old_build_back(
     tmp_path, monkeypatch, synthesized
 ):
-    from wfdeploy import render as render_module
+    from wfdeploy.render import writer as render_module
     from wfdeploy.interrupts import Interrupted
 
     _render_fast(monkeypatch, synthesized, tmp_path)
@@ -210,7 +210,7 @@ def test_without_an_atomic_exchange_an_interrupt_between_the_renames_puts_the_ol
 
 
 def test_without_an_atomic_exchange_the_new_build_replaces_the_old(tmp_path, monkeypatch, synthesized):
-    from wfdeploy import render as render_module
+    from wfdeploy.render import writer as render_module
 
     _render_fast(monkeypatch, synthesized, tmp_path)
     (tmp_path / "alpha" / "old-marker").write_text("old")
@@ -221,7 +221,7 @@ def test_without_an_atomic_exchange_the_new_build_replaces_the_old(tmp_path, mon
 
 
 def test_render_keeps_the_verification_record_promotion_reads(tmp_path, monkeypatch, synthesized):
-    from wfdeploy.verify import VerifyResult, read_result, result_dir, write_result
+    from wfdeploy.verification.verify import VerifyResult, read_result, result_dir, write_result
 
     write_result(VerifyResult(stage="alpha", started="2026-01-01T00:00:00+00:00", duration_seconds=1.0), result_dir(tmp_path, "alpha"))
     _render_fast(monkeypatch, synthesized, tmp_path)

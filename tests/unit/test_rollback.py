@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import pytest
 
+from components.release import Release, release_of
 from tests.fakeautomation import healthy
-from wfdeploy import automation as boundary
 from wfdeploy.cli import main
-from wfdeploy.promotion import VERIFIED_KEY, Deployer, Refusal
-from wfdeploy.records import Entry, RecordStore
-from wfdeploy.release import Release, release_of
-from wfdeploy.rollback import choose_target, rollback
+from wfdeploy.promotion import automation as boundary
+from wfdeploy.promotion.deployer import VERIFIED_KEY, Deployer, Refusal
+from wfdeploy.promotion.records import Entry, RecordStore
+from wfdeploy.promotion.rollback import choose_target, rollback
 
 IMAGE = "ghcr.io/example/workflow-service:1.5.{n}@sha256:{digest}"
 GOOD, BETTER, BAD = (IMAGE.format(n=n, digest=c * 64) for n, c in ((0, "a"), (1, "b"), (2, "c")))
@@ -156,7 +156,7 @@ def test_rollback_of_production_needs_explicit_confirmation(monkeypatch, capsys)
 
 
 def test_live_boundary_restores_a_section_as_nested_keys_keeping_the_yaml_shape():
-    from wfdeploy.automation import _leaves
+    from wfdeploy.promotion.automation import _leaves
 
     assert _leaves("workflow-platform:cluster", {"context": "workflow-alpha", "zones": ["a", "b"], "allowLoadBalancerServices": False}) == {
         "workflow-platform:cluster.context": "workflow-alpha",

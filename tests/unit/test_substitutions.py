@@ -6,7 +6,7 @@ import pytest
 
 from components.config import ConfigError
 from tests.stagehelpers import find_object, load_stage_with
-from wfdeploy.synth import synthesize
+from wfdeploy.render.synth import synthesize
 
 CRDS_ONLY = {"workflow-platform:substitutions": {"chartReleases": "crds-only"}}
 #: a chart release is a helm.v4.Chart, or a helm.v3.Release where the chart needs its hooks (charts/charts.yaml)

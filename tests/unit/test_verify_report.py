@@ -1,6 +1,6 @@
 """The verify record promotion reads: build/<stage>/verify/result.json, and its human summary."""
 
-from wfdeploy.verify import Check, VerifyResult, parse_junit, read_result, result_dir, write_result
+from wfdeploy.verification.verify import Check, VerifyResult, parse_junit, read_result, result_dir, write_result
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="4">

@@ -174,7 +174,7 @@ def test_credentials_are_only_secret_references(synthesized, stage):
 
 
 def test_changed_settings_roll_the_pods(synthesized):
-    from wfdeploy.synth import synthesize
+    from wfdeploy.render.synth import synthesize
 
     service = section("alpha", "service") | {"logLevel": "warning"}
     changed = synthesize(load_stage_with("alpha", {f"{P}:service": service}))

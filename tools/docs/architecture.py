@@ -119,7 +119,7 @@ def diagram(stage: LoadedStage, synthesis) -> str:
 
 def generate(stage_name: str = DEFAULT_STAGE) -> str:
     from wfdeploy.stages import load_stage
-    from wfdeploy.synth import synthesize
+    from wfdeploy.render.synth import synthesize
 
     stage = load_stage(stage_name)
     return diagram(stage, synthesize(stage))

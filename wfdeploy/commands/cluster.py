@@ -10,6 +10,7 @@ from wfdeploy.cluster import ClusterError, ClusterSettings, cluster_dir, down, u
 from wfdeploy.cluster.control_plane import CLUSTER_NAME
 from wfdeploy.cluster.processes import State
 from wfdeploy.cluster.toolchain import ToolchainError
+from wfdeploy.commands.prologue import BAD_INPUT, refused
 from wfdeploy.stages import known_stages, load_stage
 
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "up":
             if args.nodes < 1:
                 print("--nodes: expected at least 1", file=sys.stderr)
-                return 2
+                return BAD_INPUT
             state = up(settings_for(args.stages, args.nodes, args.timeout), log)
             print(f"cluster up: {state.server}; export KUBECONFIG={state.kubeconfig} "
                   f"(contexts: {', '.join(state.contexts)}); stop it with `wfdeploy cluster down`")
@@ -60,8 +61,7 @@ def run(args: argparse.Namespace) -> int:
             for process in state.processes:
                 print(f"  {process.name:<24} pid {process.pid:<8} {'running' if process.alive() else 'NOT RUNNING'}")
     except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+        return refused(error)
     except (ClusterError, ToolchainError) as error:
         print(f"cluster {args.action}: {error}", file=sys.stderr)
         return 1

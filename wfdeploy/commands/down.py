@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wfdeploy.local_tier import LocalTierError, down
+from wfdeploy.local.tier import LocalTierError, down
 from wfdeploy.stages import stage_argument
 
 

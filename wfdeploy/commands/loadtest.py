@@ -7,11 +7,12 @@ import contextlib
 import dataclasses
 import sys
 
-from components.config import ConfigError
+from components.config import LoadedStage
 from components.config.types import duration_seconds
-from wfdeploy.loadtest import CpuSource, LoadTestPlan, Targets, load_test
+from wfdeploy.commands.prologue import with_stage
 from wfdeploy.paths import results_dir
-from wfdeploy.stages import load_stage, stage_argument
+from wfdeploy.stages import stage_argument
+from wfdeploy.verification.loadtest import CpuSource, LoadTestPlan, Targets, load_test
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,12 +48,8 @@ def _prometheus(loaded, url: str | None):
         yield forwarded["prometheus"]
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        loaded = load_stage(args.stage)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+@with_stage
+def run(args: argparse.Namespace, loaded: LoadedStage) -> int:
     out_dir = results_dir(args.stage) / "loadtest"
     try:
         plan = plan_for(args, loaded.config, prometheus_url="")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from components.config import ConfigError
-from wfdeploy import automation as boundary
-from wfdeploy.preflight import format_failures, run_preflight
-from wfdeploy.stages import load_stage, stage_argument
+from components.config import LoadedStage
+from wfdeploy.commands.prologue import with_stage
+from wfdeploy.promotion import automation as boundary
+from wfdeploy.promotion.preflight import format_failures, run_preflight
+from wfdeploy.stages import stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,12 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        loaded = load_stage(args.stage)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+@with_stage
+def run(args: argparse.Namespace, loaded: LoadedStage) -> int:
     failures = run_preflight(loaded, boundary.default_automation())
     if failures:
         print(format_failures(args.stage, failures), file=sys.stderr)

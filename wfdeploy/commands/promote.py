@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Callable
 
-from wfdeploy import automation as boundary
-from wfdeploy.automation import AutomationError
-from wfdeploy.promotion import CHECKOUT, FAILED, TOOL_FAILED, Deployer, Outcome, Refusal
-from wfdeploy.records import RecordsError, RecordStore
+from wfdeploy.promotion import automation as boundary
+from wfdeploy.promotion.automation import AutomationError
+from wfdeploy.promotion.deployer import CHECKOUT, FAILED, TOOL_FAILED, Deployer, Outcome, Refusal
+from wfdeploy.promotion.records import RecordsError, RecordStore
 from wfdeploy.stages import stage_argument
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import multiprocessing
 import os
@@ -10,13 +11,19 @@ import sys
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
 
 from components.config import ConfigError
 from components.config.image_digests import RESOLVE_DOC, placeholder_problems
 from wfdeploy import interrupts
 from wfdeploy import stages as stage_files
+from wfdeploy.commands.prologue import BAD_INPUT
 from wfdeploy.paths import build_dir
-from wfdeploy.render import RenderError, render_stage
+from wfdeploy.render.context import Gate, GateFailure, RenderError
+from wfdeploy.render.gates import GATES, checkov
+from wfdeploy.render.writer import render_stage
 from wfdeploy.stages import known_stages, load_stage, stage_argument
 
 
@@ -29,43 +36,71 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-#: Exit codes, as `validate` uses them: bad input (a refused stack file) is 2, a failed gate or synthesis is 1.
-OK, FAILED, BAD_INPUT = 0, 1, 2
+#: Exit codes: a failed gate or synthesis is 1; bad input (a refused stack file) is BAD_INPUT, as for every verb.
+OK, FAILED = 0, 1
+
+
+@dataclass
+class StageReport:
+    """What rendering one stage found, before it is printed (a pool worker sends it back to be completed)."""
+
+    stage: str
+    code: int = OK
+    refused: str = ""  #: a refused stack file or failed render: the message, and nothing else is reported
+    summary: str = ""
+    manifests: Path | None = None
+    gate_results: dict[str, list[GateFailure]] = field(default_factory=dict)
+
+    def lines(self) -> tuple[int, str, str]:
+        """(exit code, report for stdout, problems for stderr)."""
+        if self.refused:
+            return self.code, "", self.refused
+        out, err = io.StringIO(), io.StringIO()
+        print(self.summary, file=out, end="")
+        for gate_name, failures in self.gate_results.items():
+            if failures:
+                print(f"  FAIL {gate_name}: {len(failures)} problem(s)", file=err)
+                for failure in failures:
+                    print(f"    - {failure}", file=err)
+            else:
+                print(f"  ok   {gate_name}", file=out)
+        return (OK if not any(self.gate_results.values()) else FAILED), out.getvalue(), err.getvalue()
+
+
+#: The gates of a stage whose checkov scan runs later, over every stage at once (`checkov.scan_stages`).
+GATES_SCANNED_LATER = {**GATES, "checkov": checkov.skip_annotations}
+
+
+def report_one(stage_name: str, run_gates: bool, gates: Mapping[str, Gate] = GATES) -> StageReport:
+    """Render one stage and report what it found."""
+    started = time.perf_counter()
+    try:
+        loaded = load_stage(stage_name)
+        result = render_stage(loaded, build_dir(), run_gates=run_gates, gates=gates)
+    except ConfigError as error:
+        return StageReport(stage_name, BAD_INPUT, refused=f"{error}\n")
+    except RenderError as error:
+        return StageReport(stage_name, FAILED, refused=f"{error}\n")
+    elapsed = time.perf_counter() - started
+    summary = f"{stage_name}: {len(result.synthesis.resources)} resources -> {result.output_dir} ({elapsed:.2f}s)\n"
+    unresolved = [problem.path.rsplit(".", 1)[-1] for problem in placeholder_problems(loaded.config)]
+    if unresolved:
+        # rendered all the same (every stage must render); `pulumi up` and `validate --deployable` refuse them
+        summary += f"  note placeholder image digests, not deployable until resolved ({RESOLVE_DOC}): {', '.join(unresolved)}\n"
+    return StageReport(stage_name, summary=summary, manifests=result.output_dir / "manifests",
+                       gate_results=dict(result.gate_results))
 
 
 def render_one(stage_name: str, run_gates: bool) -> tuple[int, str, str]:
     """Render one stage; return (exit code, report for stdout, problems for stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    started = time.perf_counter()
-    try:
-        loaded = load_stage(stage_name)
-        result = render_stage(loaded, build_dir(), run_gates=run_gates)
-    except ConfigError as error:
-        print(error, file=err)
-        return BAD_INPUT, out.getvalue(), err.getvalue()
-    except RenderError as error:
-        print(error, file=err)
-        return FAILED, out.getvalue(), err.getvalue()
-    elapsed = time.perf_counter() - started
-    print(f"{stage_name}: {len(result.synthesis.resources)} resources -> {result.output_dir} ({elapsed:.2f}s)", file=out)
-    unresolved = [problem.path.rsplit(".", 1)[-1] for problem in placeholder_problems(loaded.config)]
-    if unresolved:
-        # rendered all the same (every stage must render); `pulumi up` and `validate --deployable` refuse them
-        print(f"  note placeholder image digests, not deployable until resolved ({RESOLVE_DOC}): {', '.join(unresolved)}", file=out)
-    for gate_name, failures in result.gate_results.items():
-        if failures:
-            print(f"  FAIL {gate_name}: {len(failures)} problem(s)", file=err)
-            for failure in failures:
-                print(f"    - {failure}", file=err)
-        else:
-            print(f"  ok   {gate_name}", file=out)
-    return (OK if result.ok else FAILED), out.getvalue(), err.getvalue()
+    return report_one(stage_name, run_gates).lines()
 
 
-def _render_in_worker(stage_name: str, run_gates: bool) -> tuple[int, str, str]:
-    """`render_one` in a pool worker: an interrupted worker ends (after its clean-up ran), it takes no next stage."""
+def _render_in_worker(stage_name: str, run_gates: bool) -> StageReport:
+    """`report_one` in a pool worker, checkov left to the one scan of every stage: an interrupted worker ends
+    (after its clean-up ran), it takes no next stage."""
     try:
-        return render_one(stage_name, run_gates)
+        return report_one(stage_name, run_gates, GATES_SCANNED_LATER if run_gates else GATES)
     except interrupts.Interrupted as interrupted:
         os._exit(interrupted.code)
 
@@ -87,7 +122,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
             process.join()
 
 
-def _result(future: Future) -> tuple[int, str, str]:
+def _result(future: Future) -> StageReport:
     """The future's result, waited for in slices so that a signal another thread received is handled soon."""
     while True:
         try:
@@ -96,8 +131,20 @@ def _result(future: Future) -> tuple[int, str, str]:
             continue
 
 
+def _scan_checkov(reports: list[StageReport], scan: checkov.PendingScan | None) -> None:
+    """Complete each stage's checkov gate with its share of the one scan, in the gate's place of the report."""
+    scanned = {report.stage: report.manifests for report in reports if "checkov" in report.gate_results}
+    if not scanned:
+        return
+    found = checkov.scan_stages(scan, scanned)
+    for report in reports:
+        if report.stage in found:
+            report.gate_results["checkov"] = report.gate_results["checkov"] + found[report.stage]
+
+
 def _render_all(stages: list[str], run_gates: bool) -> list[tuple[int, str, str]]:
-    """Stages are independent: render them in parallel processes (each has its own mock engine)."""
+    """Stages are independent: render them in parallel processes (each has its own mock engine), and scan them
+    with one checkov, started while they are synthesized (its start-up is most of its time)."""
     workers = min(len(stages), os.cpu_count() or 1)
     if workers < 2:
         return [render_one(stage, run_gates) for stage in stages]
@@ -107,12 +154,14 @@ def _render_all(stages: list[str], run_gates: bool) -> list[tuple[int, str, str]
     )
     try:
         futures = [pool.submit(_render_in_worker, stage, run_gates) for stage in stages]
-        results = [_result(future) for future in futures]
+        with checkov.started_scan() if run_gates else contextlib.nullcontext() as scan:
+            reports = [_result(future) for future in futures]
+            _scan_checkov(reports, scan)
     except BaseException:
         _stop_workers(pool)
         raise
     pool.shutdown()
-    return results
+    return [report.lines() for report in reports]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if not stages:
         print(f"render --all: no stack files (Pulumi.<stage>.yaml) in {stage_files.STACKS_DIR}: nothing to render",
               file=sys.stderr)
-        return 2
+        return BAD_INPUT
     results = _render_all(stages, run_gates=not args.skip_gates)
     for _, out, err in results:
         sys.stdout.write(out)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wfdeploy import automation as boundary
 from wfdeploy.commands.promote import add_confirmation, report
-from wfdeploy.promotion import REFUSED, Deployer
-from wfdeploy.records import RecordsError, RecordStore
-from wfdeploy.rollback import describe, rollback
+from wfdeploy.promotion import automation as boundary
+from wfdeploy.promotion.deployer import REFUSED, Deployer
+from wfdeploy.promotion.records import RecordsError, RecordStore
+from wfdeploy.promotion.rollback import describe, rollback
 from wfdeploy.stages import stage_argument
 
 

@@ -6,9 +6,10 @@ import argparse
 import sys
 import time
 
-from components.config import ConfigError
-from wfdeploy.local_tier import LocalTierError, up
-from wfdeploy.stages import load_stage, stage_argument
+from components.config import LoadedStage
+from wfdeploy.commands.prologue import with_stage
+from wfdeploy.local.tier import LocalTierError, up
+from wfdeploy.stages import stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,13 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+@with_stage
+def run(args: argparse.Namespace, loaded: LoadedStage) -> int:
     started = time.monotonic()
-    try:
-        loaded = load_stage(args.stage)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
     try:
         result = up(loaded, run_jobs=not args.no_jobs, ready_timeout=args.ready_timeout,
                     log=lambda message: print(message, flush=True))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from components.config import ConfigError
+from components.config import LoadedStage
 from components.config.image_digests import placeholder_problems
 from components.config.secrets import OPERATOR_SECRETS
-from wfdeploy.stages import load_stage, stage_argument
+from wfdeploy.commands.prologue import with_stage
+from wfdeploy.stages import stage_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,19 +25,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _secrets_set(stage: str) -> dict[str, bool]:
-    """Which operator secrets the stack has, asked of the Pulumi CLI (values are never printed)."""
-    from wfdeploy.pulumi_cli import configured_keys
+    """Which operator secrets the stack has, asked of the Pulumi boundary (values are never printed)."""
+    from wfdeploy.promotion import automation as boundary
 
-    keys = configured_keys(stage)
+    keys = boundary.default_automation().configured_keys(stage)
     return {secret.key: f"workflow-platform:{secret.key}" in keys for secret in OPERATOR_SECRETS}
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        loaded = load_stage(args.stage)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+@with_stage
+def run(args: argparse.Namespace, loaded: LoadedStage) -> int:
     if args.deployable:
         try:
             present = _secrets_set(args.stage)

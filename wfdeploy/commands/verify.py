@@ -7,12 +7,13 @@ import datetime
 import sys
 from pathlib import Path
 
-from components.config import ConfigError
-from wfdeploy.local_tier import LocalTierError, TierState
+from components.config import LoadedStage
+from wfdeploy.commands.prologue import with_stage
+from wfdeploy.local.tier import LocalTierError, TierState
 from wfdeploy.paths import build_dir
-from wfdeploy.stages import load_stage, stage_argument
+from wfdeploy.stages import stage_argument
 from wfdeploy.verification.inventory import Inventory
-from wfdeploy.verify import VerifyResult, result_dir, verify, write_result
+from wfdeploy.verification.verify import VerifyResult, result_dir, verify, write_result
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _release(loaded) -> dict | None:
     """The release this checkout declares for the stage (image digest, charts, config hash)."""
     try:
-        from wfdeploy.release import release_of
+        from components.release import release_of
 
         return release_of(loaded.config.images.workflow_service).to_dict()
     except Exception as error:  # a record without release identity still records pass/fail
@@ -52,12 +53,8 @@ def _local_tier_up(stage: str) -> bool:
     return TierState.load(stage) is not None
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        loaded = load_stage(args.stage)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+@with_stage
+def run(args: argparse.Namespace, loaded: LoadedStage) -> int:
     try:
         local_tier_up = not args.inventory and _local_tier_up(args.stage)
     except LocalTierError as error:
@@ -66,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     release = _release(loaded)
     if local_tier_up:
         # the stage runs under podman on this machine (wfdeploy up): podman:// hosts instead of kubectl://
-        from wfdeploy.local_verify import verify_local
+        from wfdeploy.verification.local import verify_local
 
         result = verify_local(loaded, release)
     elif args.inventory:

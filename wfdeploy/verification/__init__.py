@@ -1,1 +1,1 @@
-"""Post-deploy verification: the host inventory, /proc parsing and the stage-level checks."""
+"""The verification wing: `wfdeploy verify` (suite runner, cluster and local-tier inventories, stage checks) and the load test."""

@@ -284,7 +284,7 @@ def port_forwards(loaded: LoadedStage, context: str) -> Iterator[dict[str, str]]
 
 def cluster_inventory(loaded: LoadedStage, forwarded: dict[str, str], kubectl: Kubectl = run_kubectl) -> Inventory:
     """The inventory of a deployed stage: expectations from the config, pods from the cluster."""
-    from wfdeploy.synth import synthesize
+    from wfdeploy.render.synth import synthesize
 
     objects = synthesize(loaded).kubernetes_objects()
     workloads = synthesized_workloads(objects) + managed_workloads(loaded, objects)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from wfdeploy.local_data import port_in_use
-from wfdeploy.local_images import build_images
-from wfdeploy.local_tier import TierState, down, state_dir, up
+from wfdeploy.local.data import port_in_use
+from wfdeploy.local.images import build_images
+from wfdeploy.local.podman import Podman
+from wfdeploy.local.tier import TierState, down, state_dir, up
 from wfdeploy.paths import results_dir
-from wfdeploy.podman import Podman
 from wfdeploy.stages import load_stage
 
 pytestmark = pytest.mark.integration
@@ -134,7 +134,7 @@ def test_secret_values_reach_the_pods_but_no_file_or_message(tier):
 
 
 def test_verify_local_runs_the_suite_through_podman_backend(tier):
-    from wfdeploy.local_verify import verify_local
+    from wfdeploy.verification.local import verify_local
 
     result = verify_local(load_stage(STAGE))
     host_checks = [check for check in result.checks if check.kind == "host"]

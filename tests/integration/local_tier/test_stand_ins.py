@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.support.ports import free_port
-from wfdeploy.local_data import PG_BIN, LoopbackPostgres
+from wfdeploy.local.data import PG_BIN, LoopbackPostgres
 
 pytestmark = pytest.mark.integration
 

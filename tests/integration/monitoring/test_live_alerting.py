@@ -17,7 +17,7 @@ from components.monitoring.dashboards import dashboard_expressions
 from components.monitoring.rules import all_expressions, rule_files
 from tests.stagehelpers import load_stage_with, section
 from tests.support.monitoring_stack import MonitoringStack, wait_until
-from wfdeploy.render import dump_yaml
+from wfdeploy.render.documents import dump_yaml
 
 pytestmark = pytest.mark.integration
 

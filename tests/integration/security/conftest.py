@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.stagehelpers import STAGES, load_stage_with
-from wfdeploy.render import RenderResult, render_stage
+from wfdeploy.render.writer import RenderResult, render_stage
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from tests.stagehelpers import STAGES
-from wfdeploy.gates.checkov import CHECKOV, run_checkov, skip_problems
+from wfdeploy.render.gates.checkov import CHECKOV, run_checkov, scan_stages, skip_problems, started_scan
 
 pytestmark = pytest.mark.integration
 
@@ -53,3 +53,41 @@ def test_a_skip_annotation_without_a_reason_fails(tmp_path):
     assert [f.problem for f in skip_problems(tmp_path)] == [
         "checkov.io/skip1: 'CKV_K8S_16' needs the form CKV_K8S_<n>=<reason>"
     ]
+
+
+def test_one_scan_of_several_stages_reports_each_stage_exactly_what_its_own_scan_reports(tmp_path):
+    """`render --all` scans every stage in one checkov: each finding goes to its stage, with the same words."""
+    same_files = {"clean": [], "rogue": [("apps", "Pod.rogue.yaml", privileged_pod())]}
+    same_files["also-rogue"] = same_files["rogue"] + [("other", "Pod.rogue.yaml", privileged_pod())]
+    folders = {}
+    for stage, documents in same_files.items():
+        folders[stage] = tmp_path / stage
+        folders[stage].mkdir()
+        for namespace, name, document in documents:
+            write(folders[stage] / namespace, name, document)
+    with started_scan() as scan:
+        found = scan_stages(scan, folders)
+    assert found == {stage: run_checkov(folder) for stage, folder in folders.items()}
+    assert found["clean"] == [] and found["rogue"] and len(found["also-rogue"]) == 2 * len(found["rogue"])
+    assert all("(apps/Pod.rogue.yaml)" in failure.subject for failure in found["rogue"])
+
+
+def test_a_scan_that_is_never_given_its_stages_ends_with_the_block(tmp_path):
+    with started_scan() as scan:
+        process = scan.process
+        assert process.poll() is None
+    assert process.poll() is not None and not scan.folder.exists()
+
+
+def test_a_checkov_that_crashes_fails_every_stage_of_the_scan_instead_of_passing_it(tmp_path, monkeypatch):
+    from wfdeploy.render.gates import checkov as gate
+
+    crashing = tmp_path / "launcher.py"
+    crashing.write_text("import sys\nsys.stdin.readline()\nsys.stderr.write('ImportError: no checkov')\nsys.exit(1)\n")
+    monkeypatch.setattr(gate, "LAUNCHER", crashing)
+    write(tmp_path / "alpha" / "apps", "Pod.rogue.yaml", privileged_pod())
+    with started_scan() as scan:
+        found = scan_stages(scan, {"alpha": tmp_path / "alpha", "beta": tmp_path / "alpha"})
+    assert {stage: [str(f) for f in failures] for stage, failures in found.items()} == {
+        "alpha": ["checkov: exit 1: ImportError: no checkov"], "beta": ["checkov: exit 1: ImportError: no checkov"]
+    }

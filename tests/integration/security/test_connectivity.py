@@ -8,9 +8,9 @@ import pytest
 
 from components.network.flows import intended_flows, platform_namespaces
 from tests.stagehelpers import STAGES, load_stage_with
-from wfdeploy.gates.connectivity import NCA, check_connectivity, rendered_objects
-from wfdeploy.gates import RenderContext
-from wfdeploy.gates.connectivity import chart_names
+from wfdeploy.render.context import RenderContext
+from wfdeploy.render.gates.connectivity import NCA, check_connectivity, rendered_objects
+from wfdeploy.render.gates.connectivity import chart_names
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +86,7 @@ def test_an_egress_cidr_outside_the_table_is_an_extra_flow(rendered):
 
 
 def test_nca_reads_files_and_cannot_reach_a_cluster(rendered, monkeypatch):
-    from wfdeploy.gates import connectivity as gate_module
+    from wfdeploy.render.gates import connectivity as gate_module
 
     calls = []
     real_run = gate_module.run_tool  # the gate's one way to start nca (in a process group of its own)

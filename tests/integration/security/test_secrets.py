@@ -12,7 +12,7 @@ from detect_secrets.settings import default_settings, transient_settings
 
 from components.config import OPERATOR_SECRETS, PROJECT, REDACTED, parse_stage
 from tests.stagehelpers import PROJECT_ROOT, STAGES, stack_values
-from wfdeploy.render import render_stage
+from wfdeploy.render.writer import render_stage
 
 pytestmark = pytest.mark.integration
 

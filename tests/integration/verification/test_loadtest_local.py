@@ -69,7 +69,7 @@ def test_loadtest_fails_with_the_figures_when_a_fault_breaks_a_target(service, c
 
 
 def test_cluster_cpu_query_is_valid_promql_that_reports_no_data_without_cadvisor(verification_stack, local_stage):
-    from wfdeploy.loadtest import CpuSource, prometheus_value, queries
+    from wfdeploy.verification.loadtest import CpuSource, prometheus_value, queries
 
     promql = queries(local_stage.verification.load_test.service_selector, 60, CpuSource.parse("cadvisor", local_stage))
     # Prometheus parses every query (a syntax error raises); without cAdvisor the CPU figure has no data

@@ -14,8 +14,8 @@ from typing import Any
 from components.charts import pinned_charts
 from components.monitoring import facts as names
 from components.monitoring.chart_monitors import chart_monitors
-from wfdeploy.gates import GateFailure, RenderContext, gate, object_name
-from wfdeploy.synth import Synthesis
+from wfdeploy.render.context import GateFailure, RenderContext, object_name
+from wfdeploy.render.synth import Synthesis
 
 #: prometheusSpec field prefix per selected kind.
 SELECTED_KINDS = {"ServiceMonitor": "serviceMonitor", "PodMonitor": "podMonitor", "Probe": "probe", "PrometheusRule": "rule"}
@@ -99,7 +99,6 @@ def monitoring_release(synthesis: Synthesis):
     return None
 
 
-@gate("monitor-selection")
 def monitor_selection(context: RenderContext) -> list[GateFailure]:
     release = monitoring_release(context.synthesis)
     if release is None:

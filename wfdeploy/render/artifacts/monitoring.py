@@ -12,8 +12,8 @@ from components.monitoring.alertmanager import alertmanager_config
 from components.monitoring.dashboards import dashboards
 from components.monitoring.rules import rule_files
 from components.monitoring.runbooks import MissingRunbook, render_runbooks
-from wfdeploy.gates import GateFailure, RenderContext
-from wfdeploy.render import RenderError, artifact_writer, dump_json, dump_yaml
+from wfdeploy.render.context import GateFailure, RenderContext, RenderError
+from wfdeploy.render.documents import dump_json, dump_yaml
 
 MONITORING_DIR = "monitoring"
 RUNBOOKS_DIR = "runbooks"
@@ -29,7 +29,6 @@ def monitoring_paths(output_dir: Path) -> dict[str, Path]:
     }
 
 
-@artifact_writer("monitoring")
 def write_monitoring(context: RenderContext) -> None:
     config = context.stage.config
     try:

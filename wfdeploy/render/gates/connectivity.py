@@ -24,9 +24,9 @@ from typing import Any, Iterable
 import yaml
 
 from components.network.flows import Addresses, Flow, Peer, Workload, intended_flows, platform_namespaces
-from wfdeploy.gates import GateFailure, RenderContext, gate
 from wfdeploy.interrupts import run_tool
 from wfdeploy.paths import PROJECT_ROOT
+from wfdeploy.render.context import GateFailure, RenderContext
 
 NCA = PROJECT_ROOT / ".venv-nca" / "bin" / "nca"
 NCA_TIMEOUT_SECONDS = 120
@@ -337,7 +337,6 @@ def chart_names(context: RenderContext) -> set[str]:
     }
 
 
-@gate("connectivity")
 def connectivity(context: RenderContext) -> list[GateFailure]:
     config = context.stage.config
     return check_connectivity(

@@ -9,10 +9,11 @@ A release is three facts:
 
 Stage-independent configuration is everything that deploys the platform and is
 the same in every stage, i.e. the repository's deployable files that are not
-stack files: `Pulumi.yaml`, `__main__.py`, `components/**`, `charts/**`
-(shared chart values) and `policies/**` (see `CONFIG_INPUTS`). Stack files
-(`stacks/`) are stage-dependent by definition — sizes, contexts, hostnames,
-the image reference itself — and are excluded, as are tooling, tests and docs
+stack files: `Pulumi.yaml`, `__main__.py`, `components/**` (this module
+included: the code computing the release is part of it), `charts/**` (shared
+chart values) and `policies/**` (see `CONFIG_INPUTS`). Stack files (`stacks/`)
+are stage-dependent by definition — sizes, contexts, hostnames, the image
+reference itself — and are excluded, as are tooling, tests and docs
 (`wfdeploy/`, `tests/`, `docs/`, `runbooks/`, `scripts/`). So a release
 verified in staging is the same code, shared values, charts and image when it
 reaches production, with production's own sizes.
@@ -29,6 +30,7 @@ from typing import Any, Mapping
 from components.charts import pinned_charts
 from components.config.types import parse_image
 
+#: The checkout: the root every `CONFIG_INPUTS` glob is relative to (wfdeploy.paths and the tests take it from here).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Globs (relative to the project root) whose files make up the stage-independent configuration.

@@ -28,11 +28,11 @@ from typing import Any, Iterator
 import yaml
 
 from components.config import LoadedStage
-from wfdeploy.local_tier import TierState, rendered_objects
+from wfdeploy.local.tier import TierState, rendered_objects
 from wfdeploy.paths import build_dir
 from wfdeploy.verification.cluster import synthesized_workloads
 from wfdeploy.verification.inventory import Endpoints, HostTarget, Inventory
-from wfdeploy.verify import Check, VerifyResult, result_dir, verify, write_result
+from wfdeploy.verification.verify import Check, VerifyResult, result_dir, verify, write_result
 
 
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:

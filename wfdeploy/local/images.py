@@ -28,8 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from wfdeploy.local.podman import LOCAL_DIR, Podman
 from wfdeploy.paths import PROJECT_ROOT
-from wfdeploy.podman import LOCAL_DIR, Podman
 
 RECIPES = LOCAL_DIR / "images.yaml"
 CACHE_ENV = "WFP_LOCAL_CACHE"

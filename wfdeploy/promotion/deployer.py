@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from components.config import ConfigError, LoadedStage, parse_stage, promotion_chain, read_stack_file, stack_file_path
-from wfdeploy.automation import Automation
+from components.release import Release, release_of, with_digest
 from wfdeploy.paths import STACKS_DIR
-from wfdeploy.preflight import format_failures, run_preflight
-from wfdeploy.records import Entry, RecordsError, RecordStore, git_commit
-from wfdeploy.release import Release, release_of, with_digest
+from wfdeploy.promotion.automation import Automation
+from wfdeploy.promotion.preflight import format_failures, run_preflight
+from wfdeploy.promotion.records import Entry, RecordsError, RecordStore, git_commit
 
 #: The source name that means "this working tree" (only into the first stage).
 CHECKOUT = "checkout"

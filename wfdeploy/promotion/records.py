@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from components.config.stagename import stage_name_problem
+from components.release import Release
 from wfdeploy.jsonfile import Field, StoredFileError, check_object, check_writable, locked, read_json, write_json_atomic
 from wfdeploy.paths import PROJECT_ROOT
-from wfdeploy.release import Release
 
 RECORDS_DIR_ENV = "WFDEPLOY_RECORDS_DIR"
 

@@ -1,6 +1,6 @@
 """The one boundary to everything outside this process: Pulumi, kubectl, aws, `wfdeploy verify`.
 
-Promotion, rollback and preflight talk only to an `Automation`; the tests
+Promotion, rollback, preflight and `validate --deployable` talk only to an `Automation`; the tests
 hand them a recording fake, users get `LiveAutomation`: stack operations
 through the Pulumi Automation API (`pulumi.automation`), cluster and account
 questions through `kubectl` and `aws` subprocesses.
@@ -130,9 +130,16 @@ class LiveAutomation:
         return completed.stdout.strip().lstrip("v") if completed and completed.returncode == 0 else None
 
     def configured_keys(self, stage: str) -> set[str]:
-        stack = self._stack(stage)
-        with _asking(f"cannot read the configuration of stack {stage!r}"):
-            return set(stack.get_all_config())
+        # `pulumi config --json` lists keys without creating the stack (selecting one through the
+        # Automation API would create a missing stack, and a check must change nothing)
+        if shutil.which("pulumi") is None:
+            raise AutomationError("the Pulumi CLI is not installed (no `pulumi` on PATH); see `wfdeploy preflight`")
+        completed = subprocess.run(
+            ["pulumi", "config", "--stack", stage, "--json"], cwd=self.work_dir, capture_output=True, text=True, check=False
+        )
+        if completed.returncode != 0:
+            raise AutomationError(f"`pulumi config --stack {stage}` failed: {completed.stderr.strip()}")
+        return set(json.loads(completed.stdout))
 
     def stack_outputs(self, stage: str) -> dict[str, Any]:
         stack = self._stack(stage)

@@ -25,9 +25,9 @@ from pulumi_policy import (
 from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT
-from wfdeploy.gates import GateFailure, RenderContext, gate
 from wfdeploy.paths import PROJECT_ROOT
-from wfdeploy.synth import COMPUTED_ATTRIBUTES, DeclaredResource, Synthesis, computed_placeholder
+from wfdeploy.render.context import GateFailure, RenderContext
+from wfdeploy.render.synth import COMPUTED_ATTRIBUTES, DeclaredResource, Synthesis, computed_placeholder
 
 POLICIES_DIR = PROJECT_ROOT / "policies"
 
@@ -109,7 +109,6 @@ def validate_synthesis(synthesis: Synthesis, requirements) -> list[Violation]:
     return validate_resources(synthesis.stage, synthesis.resources, rules.build_policies(lambda urn: requirements))
 
 
-@gate("policy-pack")
 def policy_pack(context: RenderContext) -> list[GateFailure]:
     requirements = pack_module("requirements").StageRequirements.from_config(context.stage.config)
     return [

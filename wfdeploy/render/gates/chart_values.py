@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from components.charts import PinnedChart, deep_merge, pinned_charts
-from wfdeploy.gates import GateFailure, RenderContext, gate
 from wfdeploy.paths import CHART_VALUES_ENV, chart_values_dir
+from wfdeploy.render.context import GateFailure, RenderContext
 
 #: Keys whose value is a Kubernetes API object or a label map, wherever they appear: the API server
 #: validates their content, the chart passes it through.
@@ -100,7 +100,6 @@ def _release_of(resource) -> str | None:
     return next((name for name, pinned in pinned_charts().items() if pinned.chart == chart), None)
 
 
-@gate("chart-values")
 def chart_values(context: RenderContext) -> list[GateFailure]:
     folder = chart_values_dir()
     failures = []

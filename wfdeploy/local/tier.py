@@ -25,13 +25,14 @@ from typing import Any, Callable
 import yaml
 
 from components.config import LoadedStage
-from wfdeploy.local_data import LoopbackPostgres, LoopbackS3, StandInError, stop_stand_in
-from wfdeploy.local_images import ImageBuildError, build_images
-from wfdeploy.local_play import CNPG_GROUP, PlayedPod, PlayError, PlayPlan, build_plan, hosts_file
 from wfdeploy.jsonfile import Field, StoredFileError, check_object, check_objects, read_json, write_json_atomic
+from wfdeploy.local.data import LoopbackPostgres, LoopbackS3, StandInError, stop_stand_in
+from wfdeploy.local.images import ImageBuildError, build_images
+from wfdeploy.local.play import CNPG_GROUP, PlayedPod, PlayError, PlayPlan, build_plan, hosts_file
+from wfdeploy.local.podman import Podman, PodmanError, containers_conf_with_hosts
 from wfdeploy.paths import LOCAL_TIER_FOLDER, build_dir
-from wfdeploy.podman import Podman, PodmanError, containers_conf_with_hosts
-from wfdeploy.render import RenderError, render_stage
+from wfdeploy.render.context import RenderError
+from wfdeploy.render.writer import render_stage
 
 STATE_FILE = "state.json"
 #: state.json, read through one schema: what `down` needs to remove is never guessed from a broken file.

@@ -11,9 +11,9 @@ import jsonschema
 import kubernetes_validate
 from referencing import Registry, Resource
 
-from wfdeploy.gates import GateFailure, RenderContext, gate, object_name
-from wfdeploy.gates.crd_validation import load_crds, validate
 from wfdeploy.paths import CRDS_ENV, crd_dir
+from wfdeploy.render.context import GateFailure, RenderContext, object_name
+from wfdeploy.render.gates.crd_validation import load_crds, validate
 
 #: API groups built into Kubernetes; every other group is a custom resource and needs a CRD schema.
 CORE_GROUPS = frozenset(
@@ -51,7 +51,6 @@ def _kubernetes_validator(version: str, api_version: str, kind: str) -> jsonsche
     return jsonschema.Draft202012Validator(schema, registry=Resource.from_contents(schema) @ _strict_registry(version))
 
 
-@gate("kubernetes-schema")
 def kubernetes_schema(context: RenderContext) -> list[GateFailure]:
     version = f"{context.stage.config.cluster.kubernetes_version}.0"
     failures = []
@@ -69,7 +68,6 @@ def kubernetes_schema(context: RenderContext) -> list[GateFailure]:
     return failures
 
 
-@gate("crd-schema")
 def crd_schema(context: RenderContext) -> list[GateFailure]:
     """Each custom resource as the pinned CRD's API server would take it: defaults, structural schema, CEL rules."""
     folder = crd_dir()

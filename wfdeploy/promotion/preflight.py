@@ -11,7 +11,7 @@ from typing import Callable
 
 from components.config import LoadedStage, StageSecrets
 from components.config.promotion import version_tuple
-from wfdeploy.automation import Automation
+from wfdeploy.promotion.automation import Automation
 
 
 @dataclass(frozen=True)
@@ -26,24 +26,12 @@ class PreflightFailure:
 
 Check = Callable[[LoadedStage, Automation], list[PreflightFailure]]
 
-#: The checks in the order they are reported.
-CHECKS: list[tuple[str, Check]] = []
-
-
-def check(name: str) -> Callable[[Check], Check]:
-    def register(function: Check) -> Check:
-        CHECKS.append((name, function))
-        return function
-
-    return register
-
 
 def _cluster_reachable(stage: LoadedStage, automation: Automation) -> bool:
     context = stage.config.cluster.context
     return context in automation.kube_contexts() and automation.kube_server_version(context) is not None
 
 
-@check("pulumi-cli")
 def pulumi_cli(stage: LoadedStage, automation: Automation) -> list[PreflightFailure]:
     wanted = stage.config.promotion.pulumi_version
     install = f"install a Pulumi CLI >= {wanted.minimum} and < {wanted.below} (https://www.pulumi.com/docs/install/versions/)"
@@ -65,7 +53,6 @@ def pulumi_cli(stage: LoadedStage, automation: Automation) -> list[PreflightFail
     return []
 
 
-@check("kube-context")
 def kube_context(stage: LoadedStage, automation: Automation) -> list[PreflightFailure]:
     context = stage.config.cluster.context
     if context not in automation.kube_contexts():
@@ -88,7 +75,6 @@ def kube_context(stage: LoadedStage, automation: Automation) -> list[PreflightFa
     return []
 
 
-@check("kubernetes-version")
 def kubernetes_version(stage: LoadedStage, automation: Automation) -> list[PreflightFailure]:
     context, wanted = stage.config.cluster.context, stage.config.cluster.kubernetes_version
     if not _cluster_reachable(stage, automation):
@@ -106,7 +92,6 @@ def kubernetes_version(stage: LoadedStage, automation: Automation) -> list[Prefl
     return []
 
 
-@check("crds-and-operators")
 def crds_and_operators(stage: LoadedStage, automation: Automation) -> list[PreflightFailure]:
     promotion, context = stage.config.promotion, stage.config.cluster.context
     if not (promotion.required_crds or promotion.required_operators):
@@ -136,7 +121,6 @@ def crds_and_operators(stage: LoadedStage, automation: Automation) -> list[Prefl
     return failures
 
 
-@check("aws-account")
 def aws_account(stage: LoadedStage, automation: Automation) -> list[PreflightFailure]:
     expected = getattr(getattr(stage.config, "aws", None), "account_id", None)
     if expected is None:
@@ -161,7 +145,6 @@ def aws_account(stage: LoadedStage, automation: Automation) -> list[PreflightFai
     return []
 
 
-@check("secrets")
 def secrets(stage: LoadedStage, automation: Automation) -> list[PreflightFailure]:
     name = stage.config.stage
     configured = automation.configured_keys(name)
@@ -174,6 +157,17 @@ def secrets(stage: LoadedStage, automation: Automation) -> list[PreflightFailure
         )
         for secret in present.missing(stage.config)
     ]
+
+
+#: The checks in the order they are reported.
+CHECKS: list[tuple[str, Check]] = [
+    ("pulumi-cli", pulumi_cli),
+    ("kube-context", kube_context),
+    ("kubernetes-version", kubernetes_version),
+    ("crds-and-operators", crds_and_operators),
+    ("aws-account", aws_account),
+    ("secrets", secrets),
+]
 
 
 def run_preflight(stage: LoadedStage, automation: Automation) -> list[PreflightFailure]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-from wfdeploy.artifacts.monitoring import monitoring_paths
-from wfdeploy.gates import GateFailure, RenderContext, gate
 from wfdeploy.interrupts import run_tool
+from wfdeploy.render.artifacts.monitoring import monitoring_paths
+from wfdeploy.render.context import GateFailure, RenderContext
 
 TOOL_TIMEOUT_SECONDS = 60
 
@@ -18,7 +18,6 @@ def _run(command: list[str]) -> tuple[int, str]:
     return completed.returncode, (completed.stdout + completed.stderr).strip()
 
 
-@gate("monitoring")
 def monitoring_gate(context: RenderContext) -> list[GateFailure]:
     paths = monitoring_paths(context.output_dir)
     rule_files = sorted(paths["rules"].glob("*.yaml"))

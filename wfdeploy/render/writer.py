@@ -6,7 +6,7 @@ Output layout under build/<stage>/ (same input, byte-identical output):
   cloud/<type>.<name>.yaml                           every cloud resource's inputs
   plan.json                                          resources by component and type
   outputs.json                                       stack outputs (secrets redacted)
-  …                                                  what registered artifact writers add
+  …                                                  what the artifact writers (ARTIFACT_WRITERS) add
 The folder is written beside the old one (build/.<stage>-XXXX) and swapped in only
 when complete, in one rename: build/<stage>/ is always the old or the new build.
 """
@@ -15,64 +15,20 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import importlib
-import json
 import os
 import shutil
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-import yaml
+from typing import Any, Mapping
 
 from components.config import REDACTED, LoadedStage
-from wfdeploy.gates import GateFailure, RenderContext, load_builtin_gates
-from wfdeploy.synth import DeclaredResource, Synthesis, synthesize
-
-#: Writers that add artifacts (monitoring rules, runbooks, …) to a stage folder.
-ArtifactWriter = Callable[[RenderContext], None]
-ARTIFACT_WRITERS: dict[str, ArtifactWriter] = {}
-
-
-def artifact_writer(name: str) -> Callable[[ArtifactWriter], ArtifactWriter]:
-    def register(function: ArtifactWriter) -> ArtifactWriter:
-        ARTIFACT_WRITERS[name] = function
-        return function
-
-    return register
-
-
-#: Modules whose import registers artifact writers (monitoring rules, runbooks, …).
-WRITER_MODULES: tuple[str, ...] = ("wfdeploy.artifacts.logging", "wfdeploy.artifacts.monitoring")
-
-
-def load_builtin_writers() -> dict[str, ArtifactWriter]:
-    """Import every artifact-writer module so that each registers itself."""
-    for module_name in WRITER_MODULES:
-        importlib.import_module(module_name)
-    return ARTIFACT_WRITERS
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block-style YAML; multi-line strings (scripts, configs) as literal blocks."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def dump_yaml(document: Any) -> str:
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120)
-
-
-def dump_json(document: Any) -> str:
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+from wfdeploy.render.artifacts import ARTIFACT_WRITERS
+from wfdeploy.render.context import Gate, GateFailure, RenderContext, RenderError
+from wfdeploy.render.documents import dump_json, dump_yaml
+from wfdeploy.render.gates import GATES
+from wfdeploy.render.synth import DeclaredResource, Synthesis, synthesize
 
 
 def redact_secret_object(obj: dict[str, Any]) -> dict[str, Any]:
@@ -133,15 +89,6 @@ def write_core_artifacts(synthesis: Synthesis, out: Path) -> None:
     (out / "outputs.json").write_text(dump_json(synthesis.outputs))
 
 
-class RenderError(Exception):
-    """A gate or writer failed; lists every failure by gate."""
-
-    def __init__(self, failures: list[GateFailure], gate_name: str = "render"):
-        self.failures = failures
-        self.gate_name = gate_name
-        super().__init__("\n".join(f"[{gate_name}] {failure}" for failure in failures))
-
-
 @dataclass
 class RenderResult:
     stage: str
@@ -192,8 +139,10 @@ def swap_into_place(new: Path, final: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def render_stage(stage: LoadedStage, build_root: Path, run_gates: bool = True) -> RenderResult:
-    """Synthesize, write build/<stage>/ atomically, then run every gate on it."""
+def render_stage(
+    stage: LoadedStage, build_root: Path, run_gates: bool = True, gates: Mapping[str, Gate] = GATES
+) -> RenderResult:
+    """Synthesize, write build/<stage>/ atomically, then run every gate on it (`gates`: GATES, or a variant of it)."""
     synthesis = synthesize(stage)
     name = stage.config.stage
     build_root.mkdir(parents=True, exist_ok=True)
@@ -201,7 +150,7 @@ def render_stage(stage: LoadedStage, build_root: Path, run_gates: bool = True) -
     try:
         write_core_artifacts(synthesis, staging_dir)
         context = RenderContext(stage=stage, synthesis=synthesis, output_dir=staging_dir)
-        for writer in load_builtin_writers().values():
+        for writer in ARTIFACT_WRITERS:
             writer(context)
         final_dir = build_root / name
         swap_into_place(staging_dir, final_dir)
@@ -211,6 +160,6 @@ def render_stage(stage: LoadedStage, build_root: Path, run_gates: bool = True) -
     result = RenderResult(stage=name, output_dir=final_dir, synthesis=synthesis)
     if run_gates:
         context = RenderContext(stage=stage, synthesis=synthesis, output_dir=final_dir)
-        for gate_name, gate_function in load_builtin_gates().items():
+        for gate_name, gate_function in gates.items():
             result.gate_results[gate_name] = gate_function(context)
     return result

@@ -12,7 +12,11 @@ function, a missing field read without `has()`) fails the object: it never passe
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
+import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +28,8 @@ import jsonschema
 import yaml
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
+
+from wfdeploy.paths import cache_dir
 
 
 class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -43,12 +49,10 @@ class CrdVersion:
     source: Path
 
 
-@lru_cache(maxsize=8)
-def load_crds(crd_dir: Path) -> dict[tuple[str, str], CrdVersion]:
-    """Every CRD version under the folder, keyed by (apiVersion, kind)."""
+def _parse_crds(files: list[tuple[Path, bytes]]) -> dict[tuple[str, str], CrdVersion]:
     found: dict[tuple[str, str], CrdVersion] = {}
-    for path in sorted(crd_dir.rglob("*.yaml")):
-        for document in yaml.load_all(path.read_text(), Loader=_CrdLoader):
+    for path, text in files:
+        for document in yaml.load_all(text.decode(), Loader=_CrdLoader):
             if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
                 continue
             spec = document["spec"]
@@ -56,6 +60,48 @@ def load_crds(crd_dir: Path) -> dict[tuple[str, str], CrdVersion]:
                 schema = ((version.get("schema") or {}).get("openAPIV3Schema")) or {}
                 entry = CrdVersion(spec["group"], spec["names"]["kind"], version["name"], bool(version.get("served")), schema, path)
                 found[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = entry
+    return found
+
+
+def _as_json(crds: dict[tuple[str, str], CrdVersion]) -> str | None:
+    """The parsed CRDs as JSON, or None where JSON cannot hold them exactly (then they are not cached)."""
+    rows = [[list(key), crd.group, crd.kind, crd.version, crd.served, crd.schema, str(crd.source)] for key, crd in crds.items()]
+    try:
+        text = json.dumps(rows)
+    except (TypeError, ValueError):
+        return None
+    return text if json.loads(text) == rows else None
+
+
+def _from_json(text: str) -> dict[tuple[str, str], CrdVersion]:
+    return {
+        (key[0], key[1]): CrdVersion(group, kind, version, served, schema, Path(source))
+        for key, group, kind, version, served, schema, source in json.loads(text)
+    }
+
+
+@lru_cache(maxsize=8)
+def load_crds(crd_dir: Path) -> dict[tuple[str, str], CrdVersion]:
+    """Every CRD version under the folder, keyed by (apiVersion, kind).
+
+    Parsing the ~10 MB of YAML takes about a second in every process that renders; the result is
+    kept in the cache folder under the digest of the files' paths and contents, so an edit is never missed.
+    """
+    files = [(path, path.read_bytes()) for path in sorted(crd_dir.rglob("*.yaml"))]
+    digest = hashlib.sha256()
+    for path, text in files:
+        digest.update(str(path).encode() + b"\0" + hashlib.sha256(text).digest())
+    cached = cache_dir() / "crds" / f"{digest.hexdigest()}.json"
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        return _from_json(cached.read_text())
+    found = _parse_crds(files)
+    text = _as_json(found)
+    if text is not None:
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+            partial.write_text(text)
+            partial.replace(cached)
     return found
 
 

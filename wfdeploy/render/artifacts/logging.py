@@ -14,8 +14,8 @@ import json
 
 from components.logging.facts import ELASTICSEARCH_CONTAINER
 from components.logging.setup_job import SETUP_NAME, STATE_FILE
-from wfdeploy.gates import GateFailure, RenderContext
-from wfdeploy.render import RenderError, artifact_writer, dump_json, dump_yaml
+from wfdeploy.render.context import GateFailure, RenderContext, RenderError
+from wfdeploy.render.documents import dump_json, dump_yaml
 
 FOLDER = "logging"
 
@@ -26,7 +26,6 @@ def _only(objects: list[dict], what: str) -> dict:
     return objects[0]
 
 
-@artifact_writer("logging")
 def write_logging_artifacts(context: RenderContext) -> None:
     objects = context.synthesis.kubernetes_objects()
     beats = [obj for obj in objects if obj["kind"] == "Beat" and obj["apiVersion"].startswith("beat.k8s.elastic.co/")]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from wfdeploy.promotion import Deployer, Outcome, Refusal, parse_values, require_confirmation
-from wfdeploy.records import Entry, RecordsError
-from wfdeploy.release import release_of
+from components.release import release_of
+from wfdeploy.promotion.deployer import Deployer, Outcome, Refusal, parse_values, require_confirmation
+from wfdeploy.promotion.records import Entry, RecordsError
 
 
 def choose_target(history: list[Entry], current_id: str | None, wanted: str | None, stage: str) -> Entry:

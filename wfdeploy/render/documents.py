@@ -1,0 +1,28 @@
+"""How build/<stage>/ files are serialized: one YAML and one JSON style, so the same input gives the same bytes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML; multi-line strings (scripts, configs) as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(document: Any) -> str:
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120)
+
+
+def dump_json(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
