@@ -1,0 +1,205 @@
+"""Promotion for real: `wfdeploy promote` and `rollback` through the Automation API, alpha -> staging.
+
+alpha runs on the session's cluster, staging on a second `cluster up` of its own: the stages declare
+the same namespaces and cluster-scoped objects, so like on real clusters each needs its own. The
+test stacks come from the real stack files by settings only (tests/e2e/chain.py). production is
+not deployed: its promotion is refused for want of confirmation, which is checked before anything
+else. `wfdeploy verify` needs running pods, which kwok does not have: where a promotion verifies,
+tests/e2e/verify_stand_in.py stands in for it (the API server's view of the rollout); the refusals
+run the unmodified `wfdeploy` command line.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.chain import derive_stack_file, joined_kubeconfig, release_image
+from tests.e2e.test_pulumi_local import PASSPHRASE, Workspace, _report
+from tests.stagehelpers import PROJECT_ROOT
+from wfdeploy.cluster import admin_client
+from wfdeploy.cluster.offline_pulumi import offline_env, workspace_copy
+
+STAGES = ("alpha", "staging")
+CONTEXTS = {"alpha": "workflow-alpha", "staging": "workflow-staging"}
+VERIFY_STAND_IN = Path(__file__).with_name("verify_stand_in.py")
+#: A test value for the secret the stages' chat receiver needs (set with `pulumi config set --secret`).
+CHAT_WEBHOOK = "https://chat.invalid/e2e-test-only"
+PART_OF = "labelSelector=app.kubernetes.io%2Fpart-of%3Dworkflow-platform"
+
+
+class Chain(Workspace):
+    """The workspace copy with alpha and staging test stacks, and where each stage's cluster is."""
+
+    def __init__(self, project: Path, env: dict[str, str], clusters: dict[str, Path], starting: subprocess.Popen) -> None:
+        super().__init__(project, env)
+        self.clusters, self.starting = clusters, starting
+
+    def wfdeploy(self, *args: str) -> subprocess.CompletedProcess:
+        """The unmodified command line, in the workspace copy."""
+        return self.run("-m", "wfdeploy", *args)
+
+    def stood_in(self, *args: str) -> subprocess.CompletedProcess:
+        """The command line with `wfdeploy verify` stood in for (kwok runs no pods)."""
+        return self.run(str(VERIFY_STAND_IN), *args)
+
+    def outputs(self, stage: str) -> dict[str, Any]:
+        shown = self.driver("outputs", stage)
+        assert shown.returncode == 0, _report(shown)
+        return json.loads(shown.stdout.strip().splitlines()[-1])
+
+    def records(self, stage: str) -> list[dict[str, Any]]:
+        path = Path(self.env["WFDEPLOY_RECORDS_DIR"]) / f"{stage}.json"
+        return json.loads(path.read_text())["entries"] if path.exists() else []
+
+    def workflow_image(self, stage: str) -> str:
+        """The image of the workflow service's Deployment, as the stage's API server has it."""
+        deployment = admin_client(self.clusters[stage]).get("/apis/apps/v1/namespaces/workflow/deployments/workflow-service")
+        return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    def with_staging_cluster(self) -> "Chain":
+        """Wait for staging's cluster; from then on the kubeconfig reaches both stages."""
+        if self.starting.returncode is None:
+            log, _ = self.starting.communicate(timeout=600)
+            assert self.starting.returncode == 0, f"cluster up staging failed:\n{log}"
+            joined_kubeconfig(Path(self.env["KUBECONFIG"]), {CONTEXTS[stage]: self.clusters[stage] for stage in STAGES})
+        return self
+
+
+def _configured_image(project: Path, stage: str) -> str:
+    from components.config import read_stack_file, stack_file_path
+
+    values, _ = read_stack_file(stack_file_path(project / "stacks", stage))
+    return json.loads(values["workflow-platform:images"])["workflowService"]
+
+
+@pytest.fixture(scope="module")
+def chain(cluster, tmp_path_factory):
+    root = tmp_path_factory.mktemp("promotion-chain")
+    staging_env = {**cluster["env"], "WFDEPLOY_BUILD_DIR": str(root / "staging-cluster")}
+    # staging's cluster starts while alpha is deployed on the session's
+    starting = subprocess.Popen([sys.executable, "-m", "wfdeploy", "cluster", "up", "staging"], cwd=PROJECT_ROOT,
+                                env=staging_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    chain = None
+    try:
+        project = workspace_copy(root)
+        for stage in STAGES:
+            derive_stack_file(project / "stacks" / f"Pulumi.{stage}.yaml")
+        env = offline_env(root / "state", str(root / "kubeconfig"), PASSPHRASE, base=cluster["env"])
+        env.update({"WFDEPLOY_BUILD_DIR": str(project / "build"), "WFDEPLOY_RECORDS_DIR": str(root / "records")})
+        clusters = {"alpha": cluster["directory"], "staging": root / "staging-cluster" / "cluster"}
+        joined_kubeconfig(root / "kubeconfig", {CONTEXTS["alpha"]: clusters["alpha"]})
+        chain = Chain(project, env, clusters, starting)
+        for stage in STAGES:
+            initialised = chain.driver("init", stage)
+            assert initialised.returncode == 0, _report(initialised)
+            secret = subprocess.run(["pulumi", "config", "set", "--secret", "--stack", stage, "workflow-platform:chatWebhookUrl",
+                                     CHAT_WEBHOOK], cwd=project, env=env, capture_output=True, text=True, check=False)
+            assert secret.returncode == 0, _report(secret)
+        yield chain
+    finally:
+        if starting.returncode is None:
+            starting.communicate(timeout=600)
+        if chain is not None:  # what a failed test left behind (nothing, once the destroy test ran)
+            chain.driver("destroy", "alpha")
+            if starting.returncode == 0:
+                chain.with_staging_cluster().driver("destroy", "staging")
+        stopped = subprocess.run([sys.executable, "-m", "wfdeploy", "cluster", "down"], cwd=PROJECT_ROOT, env=staging_env,
+                                 capture_output=True, text=True, check=False)
+        assert stopped.returncode == 0, _report(stopped)
+
+
+@pytest.fixture(scope="module")
+def alpha_unverified(chain):
+    """alpha deployed by `pulumi up` alone: it runs a release nobody verified."""
+    deployed = chain.driver("up", "alpha")
+    assert deployed.returncode == 0, _report(deployed)
+    return chain.outputs("alpha")["release"]
+
+
+def test_promote_refuses_a_source_that_was_never_deployed(chain):
+    refused = chain.wfdeploy("promote", "alpha", "staging")
+    assert refused.returncode == 2, _report(refused)
+    assert "promote alpha -> staging refused: stage 'alpha' has no deployed release" in refused.stderr
+    assert chain.records("staging") == []
+
+
+def test_promote_refuses_while_the_source_runs_an_unverified_release(chain, alpha_unverified):
+    refused = chain.wfdeploy("promote", "alpha", "staging")
+    assert refused.returncode == 2, _report(refused)
+    assert f"stage 'alpha' runs release {alpha_unverified['id']}, which is not verified" in refused.stderr
+    assert chain.records("staging") == []
+    assert chain.outputs("staging") == {}
+
+
+@pytest.fixture(scope="module")
+def alpha_verified(chain, alpha_unverified):
+    """`wfdeploy promote checkout alpha`: the same release, now through preview, up and the verify stand-in."""
+    promoted = chain.stood_in("promote", "checkout", "alpha")
+    assert promoted.returncode == 0, _report(promoted)
+    return chain.outputs("alpha")
+
+
+@pytest.fixture(scope="module")
+def staging_promoted(chain, alpha_verified):
+    promoted = chain.with_staging_cluster().stood_in("promote", "alpha", "staging")
+    return promoted, chain.outputs("staging")
+
+
+def test_promote_is_accepted_once_the_source_is_verified(chain, alpha_verified, staging_promoted):
+    promoted, outputs = staging_promoted
+    release = alpha_verified["verifiedRelease"]
+    assert promoted.returncode == 0, _report(promoted)
+    assert f"release {release['id']} is deployed and verified in staging" in promoted.stdout
+    assert [entry["event"] for entry in chain.records("staging")] == ["deployed", "verified"]
+    assert outputs["release"] == release and outputs["verifiedRelease"] == release
+    assert chain.workflow_image("staging") == _configured_image(chain.project, "alpha")
+
+
+def test_staging_reads_alpha_verified_release_by_stack_reference(alpha_verified, staging_promoted):
+    _, outputs = staging_promoted
+    assert outputs["candidateRelease"] == alpha_verified["verifiedRelease"]
+    assert outputs["runsCandidate"] is True
+
+
+def test_production_is_refused_without_its_confirmation(chain, staging_promoted):
+    refused = chain.wfdeploy("promote", "staging", "production")
+    assert refused.returncode == 2, _report(refused)
+    assert "stage 'production' changes only with explicit confirmation: add --yes-i-mean-production" in refused.stderr
+    assert chain.records("production") == []
+
+
+def test_rollback_brings_the_previous_release_back_into_the_api_server(chain, staging_promoted):
+    first_image = chain.workflow_image("staging")
+    first_release = staging_promoted[1]["release"]
+    second_image = release_image(first_image, "release B")
+    for args in (("promote", "checkout", "alpha", "--image", second_image), ("promote", "alpha", "staging")):
+        promoted = chain.stood_in(*args)
+        assert promoted.returncode == 0, _report(promoted)
+    assert chain.workflow_image("staging") == second_image
+    assert chain.outputs("staging")["release"]["id"] != first_release["id"]
+
+    rolled_back = chain.stood_in("rollback", "staging")
+    assert rolled_back.returncode == 0, _report(rolled_back)
+    assert chain.workflow_image("staging") == first_image
+    assert chain.outputs("staging")["release"] == first_release
+    assert [entry["event"] for entry in chain.records("staging")][-2:] == ["rolled-back", "verified"]
+    again = chain.driver("preview", "staging", "--expect-no-changes")
+    assert again.returncode == 0, _report(again)
+
+
+def test_destroy_leaves_no_object_of_the_platform_behind(chain, staging_promoted):
+    left = []
+    for stage in STAGES:
+        destroyed = chain.with_staging_cluster().driver("destroy", stage)
+        assert destroyed.returncode == 0, _report(destroyed)
+        api = admin_client(chain.clusters[stage])
+        for path in ("/api/v1/namespaces", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                     "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"):
+            left += [f"{stage}: {path.rsplit('/', 1)[-1]}/{item['metadata']['name']}" for item in api.get(f"{path}?{PART_OF}")["items"]]
+    assert left == []
