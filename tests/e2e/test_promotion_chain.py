@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from components.config import read_stack_file, stack_file_path
 from tests.e2e.chain import derive_stack_file, joined_kubeconfig, release_image
 from tests.e2e.test_pulumi_local import PASSPHRASE, Workspace, _report
 from tests.stagehelpers import PROJECT_ROOT
@@ -26,7 +27,6 @@ from wfdeploy.cluster import admin_client
 from wfdeploy.cluster.offline_pulumi import offline_env, workspace_copy
 
 STAGES = ("alpha", "staging")
-CONTEXTS = {"alpha": "workflow-alpha", "staging": "workflow-staging"}
 VERIFY_STAND_IN = Path(__file__).with_name("verify_stand_in.py")
 #: A test value for the secret the stages' chat receiver needs (set with `pulumi config set --secret`).
 CHAT_WEBHOOK = "https://chat.invalid/e2e-test-only"
@@ -67,15 +67,15 @@ class Chain(Workspace):
         if self.starting.returncode is None:
             log, _ = self.starting.communicate(timeout=600)
             assert self.starting.returncode == 0, f"cluster up staging failed:\n{log}"
-            joined_kubeconfig(Path(self.env["KUBECONFIG"]), {CONTEXTS[stage]: self.clusters[stage] for stage in STAGES})
+            contexts = {_section(self.project, stage, "cluster")["context"]: self.clusters[stage] for stage in STAGES}
+            joined_kubeconfig(Path(self.env["KUBECONFIG"]), contexts)
         return self
 
 
-def _configured_image(project: Path, stage: str) -> str:
-    from components.config import read_stack_file, stack_file_path
-
+def _section(project: Path, stage: str, name: str) -> dict[str, Any]:
+    """One section of a stage's (test) stack file, e.g. `cluster`."""
     values, _ = read_stack_file(stack_file_path(project / "stacks", stage))
-    return json.loads(values["workflow-platform:images"])["workflowService"]
+    return json.loads(values[f"workflow-platform:{name}"])
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def chain(cluster, tmp_path_factory):
         env = offline_env(root / "state", str(root / "kubeconfig"), PASSPHRASE, base=cluster["env"])
         env.update({"WFDEPLOY_BUILD_DIR": str(project / "build"), "WFDEPLOY_RECORDS_DIR": str(root / "records")})
         clusters = {"alpha": cluster["directory"], "staging": root / "staging-cluster" / "cluster"}
-        joined_kubeconfig(root / "kubeconfig", {CONTEXTS["alpha"]: clusters["alpha"]})
+        joined_kubeconfig(root / "kubeconfig", {_section(project, "alpha", "cluster")["context"]: clusters["alpha"]})
         chain = Chain(project, env, clusters, starting)
         for stage in STAGES:
             initialised = chain.driver("init", stage)
@@ -158,7 +158,7 @@ def test_promote_is_accepted_once_the_source_is_verified(chain, alpha_verified, 
     assert f"release {release['id']} is deployed and verified in staging" in promoted.stdout
     assert [entry["event"] for entry in chain.records("staging")] == ["deployed", "verified"]
     assert outputs["release"] == release and outputs["verifiedRelease"] == release
-    assert chain.workflow_image("staging") == _configured_image(chain.project, "alpha")
+    assert chain.workflow_image("staging") == _section(chain.project, "alpha", "images")["workflowService"]
 
 
 def test_staging_reads_alpha_verified_release_by_stack_reference(alpha_verified, staging_promoted):
