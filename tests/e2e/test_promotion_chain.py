@@ -21,9 +21,11 @@ import pytest
 
 from components.config import read_stack_file, stack_file_path
 from tests.e2e.chain import derive_stack_file, joined_kubeconfig, release_image
+from tests.e2e.fidelity import api_path
 from tests.e2e.test_pulumi_local import PASSPHRASE, Workspace, _report
 from tests.stagehelpers import PROJECT_ROOT
 from wfdeploy.cluster import admin_client
+from wfdeploy.cluster.api import ApiError
 from wfdeploy.cluster.offline_pulumi import offline_env, workspace_copy
 
 STAGES = ("alpha", "staging")
@@ -193,13 +195,42 @@ def test_rollback_brings_the_previous_release_back_into_the_api_server(chain, st
     assert again.returncode == 0, _report(again)
 
 
+def _applied_objects(chain: Chain, stage: str) -> list[dict[str, Any]]:
+    """Every Kubernetes object the stack's state holds (kind, apiVersion, name, namespace), from `pulumi stack export`."""
+    exported = subprocess.run(["pulumi", "stack", "export", "--stack", stage], cwd=chain.project, env=chain.env,
+                              capture_output=True, text=True, check=False)
+    assert exported.returncode == 0, _report(exported)
+    objects = []
+    for resource in json.loads(exported.stdout)["deployment"]["resources"]:
+        outputs = resource.get("outputs") or {}
+        if resource["type"].startswith("kubernetes:") and "kind" in outputs and "metadata" in outputs:
+            metadata = {key: outputs["metadata"][key] for key in ("name", "namespace") if key in outputs["metadata"]}
+            objects.append({"apiVersion": outputs["apiVersion"], "kind": outputs["kind"], "metadata": metadata})
+    return objects
+
+
 def test_destroy_leaves_no_object_of_the_platform_behind(chain, staging_promoted):
+    applied = {stage: _applied_objects(chain.with_staging_cluster(), stage) for stage in STAGES}
+    assert all(len(objects) > 100 for objects in applied.values()), {stage: len(objects) for stage, objects in applied.items()}
+    # both at once: separate clusters, separate stacks (the file:// backend locks each stack on its own)
+    destroying = {stage: subprocess.Popen([sys.executable, "-m", "wfdeploy.cluster.stack_driver", "destroy", stage],
+                                          cwd=chain.with_staging_cluster().project, env=chain.env, text=True,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) for stage in STAGES}
     left = []
-    for stage in STAGES:
-        destroyed = chain.with_staging_cluster().driver("destroy", stage)
-        assert destroyed.returncode == 0, _report(destroyed)
+    for stage, process in destroying.items():
+        out, err = process.communicate(timeout=900)
+        assert process.returncode == 0, f"destroy {stage}: exit {process.returncode}\n{out[-3000:]}\n{err[-3000:]}"
         api = admin_client(chain.clusters[stage])
         for path in ("/api/v1/namespaces", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
                      "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"):
             left += [f"{stage}: {path.rsplit('/', 1)[-1]}/{item['metadata']['name']}" for item in api.get(f"{path}?{PART_OF}")["items"]]
+        plurals: dict = {}
+        for wanted in applied[stage]:
+            try:
+                api.get(api_path(api, wanted, plurals))
+            except ApiError as error:
+                if error.status == 404:
+                    continue
+                raise
+            left.append(f"{stage}: {wanted['kind']}/{wanted['metadata'].get('namespace', '')}/{wanted['metadata']['name']}")
     assert left == []
