@@ -41,6 +41,8 @@ class Chain(Workspace):
     def __init__(self, project: Path, env: dict[str, str], clusters: dict[str, Path], starting: subprocess.Popen) -> None:
         super().__init__(project, env)
         self.clusters, self.starting = clusters, starting
+        self.starting_log: str | None = None
+        self.joined = False
 
     def wfdeploy(self, *args: str) -> subprocess.CompletedProcess:
         """The unmodified command line, in the workspace copy."""
@@ -64,11 +66,17 @@ class Chain(Workspace):
         deployment = admin_client(self.clusters[stage]).get("/apis/apps/v1/namespaces/workflow/deployments/workflow-service")
         return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
 
+    def staging_cluster_started(self) -> bool:
+        """Wait for `cluster up staging` (once); whether it succeeded."""
+        if self.starting_log is None:
+            self.starting_log, _ = self.starting.communicate(timeout=600)
+        return self.starting.returncode == 0
+
     def with_staging_cluster(self) -> "Chain":
         """Wait for staging's cluster; from then on the kubeconfig reaches both stages."""
-        if self.starting.returncode is None:
-            log, _ = self.starting.communicate(timeout=600)
-            assert self.starting.returncode == 0, f"cluster up staging failed:\n{log}"
+        if not self.joined:
+            assert self.staging_cluster_started(), f"cluster up staging failed:\n{self.starting_log}"
+            self.joined = True
             contexts = {_section(self.project, stage, "cluster")["context"]: self.clusters[stage] for stage in STAGES}
             joined_kubeconfig(Path(self.env["KUBECONFIG"]), contexts)
         return self
@@ -105,11 +113,11 @@ def chain(cluster, tmp_path_factory):
             assert secret.returncode == 0, _report(secret)
         yield chain
     finally:
-        if starting.returncode is None:
+        if chain is None:
             starting.communicate(timeout=600)
-        if chain is not None:  # what a failed test left behind (nothing, once the destroy test ran)
+        else:  # what a failed test left behind (nothing, once the destroy test ran)
             chain.driver("destroy", "alpha")
-            if starting.returncode == 0:
+            if chain.staging_cluster_started():
                 chain.with_staging_cluster().driver("destroy", "staging")
         stopped = subprocess.run([sys.executable, "-m", "wfdeploy", "cluster", "down"], cwd=PROJECT_ROOT, env=staging_env,
                                  capture_output=True, text=True, check=False)
