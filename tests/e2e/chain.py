@@ -4,9 +4,10 @@ Every change is a stage setting (docs/real-control-plane.md, "Substitutions"); t
 one a real alpha or staging runs, nothing branches on a stage name:
 
 * chart releases -> `substitutions.chartReleases: crds-only` (charts cannot be fetched here);
-* AWS -> no `aws` section and `backup.store: in-cluster` (`objectLockDays: 0`): backups go to the in-cluster object store the
-  `local` stage uses (its image pinned by a test digest); without an AWS account the program creates
-  no bucket, IRSA role or log snapshot repository, so no AWS provider plugin is needed;
+* AWS -> no `aws` section and `backup.store: in-cluster` (`objectLockDays: 0`): backups go to the
+  in-cluster object store the `local` stage uses (its image pinned by a test digest); without an AWS
+  account the program creates no bucket, IRSA role or log snapshot repository, so no AWS provider
+  plugin is needed;
 * placeholder digests -> each image listed in `images.placeholderDigests` gets a test digest
   (`test_digest`, visibly not a registry's) and the list is emptied: kwok never pulls an image;
 * `promotion.requiredOperators: []`: the ephemeral cluster has no metrics-server or EBS CSI driver.
@@ -72,7 +73,8 @@ def joined_kubeconfig(path: Path, clusters: dict[str, Path]) -> Path:
         source = yaml.safe_load((directory / "admin.kubeconfig").read_text())
         document["clusters"].append({**source["clusters"][0], "name": f"ephemeral-{index}"})
         document["users"].append({**source["users"][0], "name": f"admin-{index}"})
-        document["contexts"].append({"name": context, "context": {"cluster": f"ephemeral-{index}", "user": f"admin-{index}"}})
+        reach = {"cluster": f"ephemeral-{index}", "user": f"admin-{index}"}
+        document["contexts"].append({"name": context, "context": reach})
     document["current-context"] = next(iter(clusters))
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     path.chmod(0o600)

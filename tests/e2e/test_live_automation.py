@@ -15,7 +15,8 @@ def test_an_object_set_whole_keeps_the_types_it_was_recorded_with(toolchain_env,
     project = tmp_path / "project"
     project.mkdir()
     (project / "Pulumi.yaml").write_text("name: typed\nruntime: python\n")
-    for name, value in offline_env(tmp_path / "state", str(tmp_path / "no-kubeconfig"), "test-only", base=toolchain_env).items():
+    env = offline_env(tmp_path / "state", str(tmp_path / "no-kubeconfig"), "test-only", base=toolchain_env)
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     recorded = {"cpuLimit": "2", "replicas": 2, "enabled": True, "zones": ["1", 3], "nested": {"memory": "512Mi"}}
     LiveAutomation(work_dir=str(project)).set_config("s", "typed:service", json.dumps(recorded))

@@ -38,7 +38,8 @@ PART_OF = "labelSelector=app.kubernetes.io%2Fpart-of%3Dworkflow-platform"
 class Chain(Workspace):
     """The workspace copy with alpha and staging test stacks, and where each stage's cluster is."""
 
-    def __init__(self, project: Path, env: dict[str, str], clusters: dict[str, Path], starting: subprocess.Popen) -> None:
+    def __init__(self, project: Path, env: dict[str, str], clusters: dict[str, Path],
+                 starting: subprocess.Popen) -> None:
         super().__init__(project, env)
         self.clusters, self.starting = clusters, starting
         self.starting_log: str | None = None
@@ -63,7 +64,8 @@ class Chain(Workspace):
 
     def workflow_image(self, stage: str) -> str:
         """The image of the workflow service's Deployment, as the stage's API server has it."""
-        deployment = admin_client(self.clusters[stage]).get("/apis/apps/v1/namespaces/workflow/deployments/workflow-service")
+        api = admin_client(self.clusters[stage])
+        deployment = api.get("/apis/apps/v1/namespaces/workflow/deployments/workflow-service")
         return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
 
     def staging_cluster_started(self) -> bool:
@@ -108,8 +110,9 @@ def chain(cluster, tmp_path_factory):
         for stage in STAGES:
             initialised = chain.driver("init", stage)
             assert initialised.returncode == 0, _report(initialised)
-            secret = subprocess.run(["pulumi", "config", "set", "--secret", "--stack", stage, "workflow-platform:chatWebhookUrl",
-                                     CHAT_WEBHOOK], cwd=project, env=env, capture_output=True, text=True, check=False)
+            command = ["pulumi", "config", "set", "--secret", "--stack", stage,
+                       "workflow-platform:chatWebhookUrl", CHAT_WEBHOOK]
+            secret = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
             assert secret.returncode == 0, _report(secret)
         yield chain
     finally:
@@ -119,8 +122,8 @@ def chain(cluster, tmp_path_factory):
             chain.driver("destroy", "alpha")
             if chain.staging_cluster_started():
                 chain.with_staging_cluster().driver("destroy", "staging")
-        stopped = subprocess.run([sys.executable, "-m", "wfdeploy", "cluster", "down"], cwd=PROJECT_ROOT, env=staging_env,
-                                 capture_output=True, text=True, check=False)
+        stopped = subprocess.run([sys.executable, "-m", "wfdeploy", "cluster", "down"], cwd=PROJECT_ROOT,
+                                 env=staging_env, capture_output=True, text=True, check=False)
         assert stopped.returncode == 0, _report(stopped)
 
 
@@ -204,7 +207,7 @@ def test_rollback_brings_the_previous_release_back_into_the_api_server(chain, st
 
 
 def _applied_objects(chain: Chain, stage: str) -> list[dict[str, Any]]:
-    """Every Kubernetes object the stack's state holds (kind, apiVersion, name, namespace), from `pulumi stack export`."""
+    """Every Kubernetes object in the stack's state (kind, apiVersion, name, namespace): `pulumi stack export`."""
     exported = subprocess.run(["pulumi", "stack", "export", "--stack", stage], cwd=chain.project, env=chain.env,
                               capture_output=True, text=True, check=False)
     assert exported.returncode == 0, _report(exported)
@@ -219,7 +222,8 @@ def _applied_objects(chain: Chain, stage: str) -> list[dict[str, Any]]:
 
 def test_destroy_leaves_no_object_of_the_platform_behind(chain, staging_promoted):
     applied = {stage: _applied_objects(chain.with_staging_cluster(), stage) for stage in STAGES}
-    assert all(len(objects) > 100 for objects in applied.values()), {stage: len(objects) for stage, objects in applied.items()}
+    counts = {stage: len(objects) for stage, objects in applied.items()}
+    assert all(count > 100 for count in counts.values()), counts
     # both at once: separate clusters, separate stacks (the file:// backend locks each stack on its own)
     destroying = {stage: subprocess.Popen([sys.executable, "-m", "wfdeploy.cluster.stack_driver", "destroy", stage],
                                           cwd=chain.with_staging_cluster().project, env=chain.env, text=True,
@@ -231,7 +235,8 @@ def test_destroy_leaves_no_object_of_the_platform_behind(chain, staging_promoted
         api = admin_client(chain.clusters[stage])
         for path in ("/api/v1/namespaces", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
                      "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"):
-            left += [f"{stage}: {path.rsplit('/', 1)[-1]}/{item['metadata']['name']}" for item in api.get(f"{path}?{PART_OF}")["items"]]
+            kind = path.rsplit("/", 1)[-1]
+            left += [f"{stage}: {kind}/{item['metadata']['name']}" for item in api.get(f"{path}?{PART_OF}")["items"]]
         plurals: dict = {}
         for wanted in applied[stage]:
             try:
@@ -240,5 +245,6 @@ def test_destroy_leaves_no_object_of_the_platform_behind(chain, staging_promoted
                 if error.status == 404:
                     continue
                 raise
-            left.append(f"{stage}: {wanted['kind']}/{wanted['metadata'].get('namespace', '')}/{wanted['metadata']['name']}")
+            where = wanted["metadata"]
+            left.append(f"{stage}: {wanted['kind']}/{where.get('namespace', '')}/{where['name']}")
     assert left == []

@@ -24,6 +24,8 @@ from wfdeploy.stages import load_stage  # noqa: E402
 
 #: The Deployment the stand-in looks at: the workflow service's (components/workflow).
 DEPLOYMENT = "workflow-service"
+#: How every verdict of the stand-in starts (records show it in `detail`).
+STOOD_IN = "stand-in for `wfdeploy verify {stage}`"
 
 
 class VerifyStoodIn(LiveAutomation):
@@ -36,14 +38,14 @@ class VerifyStoodIn(LiveAutomation):
                    "--timeout=120s"]
         rolled = subprocess.run(command, capture_output=True, text=True, timeout=150, check=False)
         if rolled.returncode != 0:
-            return StepResult(False, f"stand-in for `wfdeploy verify {stage}`: rollout not complete: {rolled.stderr.strip()}")
-        shown = subprocess.run(["kubectl", "--context", context, "-n", namespace, "get", "deployment", DEPLOYMENT, "-o", "json"],
-                               capture_output=True, text=True, timeout=30, check=True)
+            return StepResult(False, f"{STOOD_IN.format(stage=stage)}: rollout not complete: {rolled.stderr.strip()}")
+        command = ["kubectl", "--context", context, "-n", namespace, "get", "deployment", DEPLOYMENT, "-o", "json"]
+        shown = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
         images = [c["image"] for c in json.loads(shown.stdout)["spec"]["template"]["spec"]["containers"]]
         wanted = config.images.workflow_service
         if wanted not in images:
-            return StepResult(False, f"stand-in for `wfdeploy verify {stage}`: deployment runs {images}, not {wanted}")
-        return StepResult(True, f"stand-in for `wfdeploy verify {stage}` (kwok runs no pods): {DEPLOYMENT} rolled out {wanted}")
+            return StepResult(False, f"{STOOD_IN.format(stage=stage)}: the deployment runs {images}, not {wanted}")
+        return StepResult(True, f"{STOOD_IN.format(stage=stage)} (kwok runs no pods): {DEPLOYMENT} rolled out {wanted}")
 
 
 if __name__ == "__main__":

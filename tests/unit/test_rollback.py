@@ -156,7 +156,8 @@ def test_rollback_of_production_needs_explicit_confirmation(monkeypatch, capsys)
 
 
 def test_live_boundary_restores_a_section_as_nested_keys_keeping_the_yaml_shape(monkeypatch):
-    # the whole object with its types (`pulumi config set-all --json`): --path assignments would make a quantity such as "2" a number
+    # the whole object with its types (`pulumi config set-all --json`): --path assignments would make a
+    # quantity such as "2" a number
     calls = []
 
     class Stack:
@@ -168,7 +169,8 @@ def test_live_boundary_restores_a_section_as_nested_keys_keeping_the_yaml_shape(
 
     live = boundary.LiveAutomation()
     monkeypatch.setattr(live, "_stack", lambda stage: Stack())
-    section = {"context": "workflow-alpha", "zones": ["a", "b"], "allowLoadBalancerServices": False, "kubernetesVersion": "1.34"}
+    section = {"context": "workflow-alpha", "zones": ["a", "b"], "allowLoadBalancerServices": False,
+               "kubernetesVersion": "1.34"}
     live.set_config("alpha", "workflow-platform:cluster", json.dumps(section))
     assert calls == [
         ("remove", "workflow-platform:cluster"),
