@@ -155,12 +155,24 @@ def test_rollback_of_production_needs_explicit_confirmation(monkeypatch, capsys)
     assert fake.outputs["production"]["release"]["id"] == release_of(GOOD).id
 
 
-def test_live_boundary_restores_a_section_as_nested_keys_keeping_the_yaml_shape():
-    from wfdeploy.promotion.automation import _leaves
+def test_live_boundary_restores_a_section_as_nested_keys_keeping_the_yaml_shape(monkeypatch):
+    # the whole object with its types (`pulumi config set-all --json`): --path assignments would make a
+    # quantity such as "2" a number
+    calls = []
 
-    assert _leaves("workflow-platform:cluster", {"context": "workflow-alpha", "zones": ["a", "b"], "allowLoadBalancerServices": False}) == {
-        "workflow-platform:cluster.context": "workflow-alpha",
-        "workflow-platform:cluster.zones[0]": "a",
-        "workflow-platform:cluster.zones[1]": "b",
-        "workflow-platform:cluster.allowLoadBalancerServices": "false",
-    }
+    class Stack:
+        def remove_config(self, key, path=False):
+            calls.append(("remove", key))
+
+        def set_all_config_json(self, text):
+            calls.append(("set", json.loads(text)))
+
+    live = boundary.LiveAutomation()
+    monkeypatch.setattr(live, "_stack", lambda stage: Stack())
+    section = {"context": "workflow-alpha", "zones": ["a", "b"], "allowLoadBalancerServices": False,
+               "kubernetesVersion": "1.34"}
+    live.set_config("alpha", "workflow-platform:cluster", json.dumps(section))
+    assert calls == [
+        ("remove", "workflow-platform:cluster"),
+        ("set", {"workflow-platform:cluster": {"value": json.dumps(section), "objectValue": section, "secret": False}}),
+    ]

@@ -91,23 +91,6 @@ class Automation(Protocol):
         """`wfdeploy verify STAGE` against the deployed stage."""
 
 
-def _leaves(key: str, value: Any) -> dict[str, str]:
-    """A structured value as Pulumi config path assignments ('a.b[0]' -> scalar)."""
-    if isinstance(value, dict):
-        result: dict[str, str] = {}
-        for name, item in value.items():
-            result.update(_leaves(f"{key}.{name}", item))
-        return result
-    if isinstance(value, list):
-        result = {}
-        for index, item in enumerate(value):
-            result.update(_leaves(f"{key}[{index}]", item))
-        return result
-    if isinstance(value, bool):
-        return {key: "true" if value else "false"}
-    return {key: "" if value is None else str(value)}
-
-
 class LiveAutomation:
     """The real boundary: Pulumi Automation API plus kubectl/aws subprocesses."""
 
@@ -158,9 +141,9 @@ class LiveAutomation:
                 decoded = value
         with _asking(f"cannot set {key} of stack {stage!r}"):
             if isinstance(decoded, (dict, list)):
-                # replace the whole object, written as nested keys so the stack file keeps its YAML shape
+                # replace the whole object, typed as given: path assignments would turn the string "1" into a number
                 stack.remove_config(key)
-                stack.set_all_config({k: auto.ConfigValue(v) for k, v in _leaves(key, decoded).items()}, path=True)
+                stack.set_all_config_json(json.dumps({key: {"value": value, "objectValue": decoded, "secret": False}}))
             else:
                 stack.set_config(key, auto.ConfigValue(value=value, secret=False), path=path)
 
