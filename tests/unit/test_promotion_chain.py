@@ -109,7 +109,7 @@ def test_a_malformed_previous_stage_names_its_file_and_key(tmp_path):
 
 
 def test_promote_reads_the_chain_from_the_stack_files(tmp_path, monkeypatch):
-    import wfdeploy.promotion as promotion
+    import wfdeploy.promotion.deployer as promotion
 
     monkeypatch.setattr(promotion, "STACKS_DIR", stacks(tmp_path, {"dev": None, "qa": "dev", "live": "qa"}))
     promotion.check_chain("dev", "qa")
@@ -121,7 +121,7 @@ def test_promote_reads_the_chain_from_the_stack_files(tmp_path, monkeypatch):
 
 
 def test_promote_refuses_a_forked_chain_naming_the_file(tmp_path, monkeypatch):
-    import wfdeploy.promotion as promotion
+    import wfdeploy.promotion.deployer as promotion
 
     monkeypatch.setattr(promotion, "STACKS_DIR", stacks(tmp_path, {"dev": None, "qa": "dev", "uat": "dev"}))
     with pytest.raises(promotion.Refusal) as caught:
