@@ -67,7 +67,7 @@ class StageReport:
         return (OK if not any(self.gate_results.values()) else FAILED), out.getvalue(), err.getvalue()
 
 
-#: The gates of a stage whose checkov scan runs later, over every stage at once (`checkov.scan_stages`).
+#: The gates of a stage whose checkov scan runs in the one imported checkov (`checkov.send_stage`).
 GATES_SCANNED_LATER = {**GATES, "checkov": checkov.skip_annotations}
 
 
@@ -131,32 +131,38 @@ def _result(future: Future) -> StageReport:
             continue
 
 
-def _scan_checkov(reports: list[StageReport], scan: checkov.PendingScan | None) -> None:
-    """Complete each stage's checkov gate with its share of the one scan, in the gate's place of the report."""
-    scanned = {report.stage: report.manifests for report in reports if "checkov" in report.gate_results}
+def _complete_checkov(reports: list[StageReport], scan: checkov.PendingScan | None) -> None:
+    """Complete each stage's checkov gate with its scan's findings, in the gate's place of the report."""
+    scanned = [report.stage for report in reports if "checkov" in report.gate_results]
     if not scanned:
         return
-    found = checkov.scan_stages(scan, scanned)
+    found = checkov.scan_results(scan, scanned)
     for report in reports:
         if report.stage in found:
             report.gate_results["checkov"] = report.gate_results["checkov"] + found[report.stage]
 
 
 def _render_all(stages: list[str], run_gates: bool) -> list[tuple[int, str, str]]:
-    """Stages are independent: render them in parallel processes (each has its own mock engine), and scan them
-    with one checkov, started while they are synthesized (its start-up is most of its time)."""
+    """Stages are independent: render them in parallel processes (each has its own mock engine), and scan each
+    with one checkov import, started while they are synthesized (its start-up is most of its time)."""
     workers = min(len(stages), os.cpu_count() or 1)
     if workers < 2:
         return [render_one(stage, run_gates) for stage in stages]
-    # spawn, not fork: the Pulumi runtime holds event loops and gRPC state a fork must not inherit
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=interrupts.install
-    )
+    # forkserver: one fresh process imports the renderer once and each worker is a fork of it (a spawned worker
+    # imports everything again, about 1 s of CPU each); never a fork of this process, which may have run a Pulumi
+    # program (tests do) and hold its event loop and gRPC state
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=interrupts.install)
     try:
         futures = [pool.submit(_render_in_worker, stage, run_gates) for stage in stages]
         with checkov.started_scan() if run_gates else contextlib.nullcontext() as scan:
-            reports = [_result(future) for future in futures]
-            _scan_checkov(reports, scan)
+            reports = []
+            for future in futures:
+                reports.append(_result(future))
+                if "checkov" in reports[-1].gate_results:
+                    checkov.send_stage(scan, reports[-1].stage, reports[-1].manifests)
+            _complete_checkov(reports, scan)
     except BaseException:
         _stop_workers(pool)
         raise

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import yaml
 
 from tests.stagehelpers import STAGES
-from wfdeploy.render.gates.checkov import CHECKOV, run_checkov, scan_stages, skip_problems, started_scan
+from wfdeploy.render.gates.checkov import CHECKOV, run_checkov, scan_results, send_stage, skip_problems, started_scan
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +57,13 @@ def test_a_skip_annotation_without_a_reason_fails(tmp_path):
     ]
 
 
+def scan_stages(scan, folders: dict) -> dict:
+    """What `render --all` does: each stage sent to the one imported checkov, then every stage's findings."""
+    for stage, folder in folders.items():
+        send_stage(scan, stage, folder)
+    return scan_results(scan, list(folders))
+
+
 def test_one_scan_of_several_stages_reports_each_stage_exactly_what_its_own_scan_reports(tmp_path):
     """`render --all` scans every stage in one checkov: each finding goes to its stage, with the same words."""
     same_files = {"clean": [], "rogue": [("apps", "Pod.rogue.yaml", privileged_pod())]}
@@ -70,6 +79,20 @@ def test_one_scan_of_several_stages_reports_each_stage_exactly_what_its_own_scan
     assert found == {stage: run_checkov(folder) for stage, folder in folders.items()}
     assert found["clean"] == [] and found["rogue"] and len(found["also-rogue"]) == 2 * len(found["rogue"])
     assert all("(apps/Pod.rogue.yaml)" in failure.subject for failure in found["rogue"])
+
+
+def test_a_stage_is_scanned_as_soon_as_it_is_sent_not_when_the_results_are_asked_for(tmp_path):
+    """So that checkov works on the first stages while the last ones are still being synthesized."""
+    write(tmp_path / "alpha" / "apps", "Pod.rogue.yaml", privileged_pod())
+    with started_scan() as scan:
+        send_stage(scan, "alpha", tmp_path / "alpha")
+        report = scan.sent["alpha"]
+        deadline = time.monotonic() + 120
+        while not (report.is_file() and report.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert report.is_file() and report.stat().st_size, "the scan had not run before its results were asked for"
+        found = scan_results(scan, ["alpha"])
+    assert found["alpha"] == run_checkov(tmp_path / "alpha") != []
 
 
 def test_a_scan_that_is_never_given_its_stages_ends_with_the_block(tmp_path):

@@ -47,7 +47,7 @@ TEMPLATE_ONLY_KEYS: dict[str, dict[str, str]] = {
 }
 
 
-class _ValuesLoader(yaml.SafeLoader):
+class _ValuesLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """Reads gateway-helm's `values.tmpl.yaml` too: its `${…}` placeholders are plain strings to YAML."""
 
 

@@ -5,8 +5,9 @@ pulumi's). A check may only be skipped by an inline annotation on the object
 that needs it, `checkov.io/skip<N>: CKV_K8S_<id>=<reason>`, written by the
 component that renders the object; a skip without a reason fails this gate.
 
-`render --all` scans every stage in one checkov process (`scan_stages`): one
-start-up instead of one per stage, begun while the stages are synthesized.
+`render --all` imports checkov once, while the stages are synthesized, and scans
+each stage in a fork of that process as soon as the stage is written
+(`send_stage`, `scan_results`): one start-up instead of one per stage.
 """
 
 from __future__ import annotations
@@ -14,18 +15,17 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
 
 from wfdeploy.interrupts import background_tool, finish_tool, run_tool
 from wfdeploy.paths import PROJECT_ROOT
 from wfdeploy.render.context import GateFailure, RenderContext, object_name
+from wfdeploy.render.documents import read_yaml
 
 CHECKOV = PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
 CHECKOV_TIMEOUT_SECONDS = 300
@@ -68,7 +68,7 @@ def skip_problems(manifests: Path) -> list[GateFailure]:
     """Skip annotations must name one check and give a reason a reviewer can judge."""
     problems = []
     for path in sorted(manifests.rglob("*.yaml")):
-        obj = yaml.safe_load(path.read_text()) or {}
+        obj = read_yaml(path) or {}
         annotations = (obj.get("metadata") or {}).get("annotations") or {}
         for key, value in annotations.items():
             if _SKIP_KEY_RE.match(key) and not _SKIP_VALUE_RE.match(str(value)):
@@ -91,13 +91,7 @@ def _tool_failure(completed: subprocess.CompletedProcess, failures: list[GateFai
     return []
 
 
-def run_checkov(manifests: Path) -> list[GateFailure]:
-    if not CHECKOV.is_file():
-        return [_MISSING]
-    try:
-        completed = run_tool(checkov_command(manifests), timeout=CHECKOV_TIMEOUT_SECONDS, cwd=manifests)
-    except subprocess.TimeoutExpired:
-        return [_TIMED_OUT]
+def _stage_result(completed: subprocess.CompletedProcess) -> list[GateFailure]:
     try:
         failures = failed_checks(completed.stdout)
     except (json.JSONDecodeError, KeyError) as error:
@@ -105,17 +99,28 @@ def run_checkov(manifests: Path) -> list[GateFailure]:
     return failures + _tool_failure(completed, failures)
 
 
-@dataclass(frozen=True)
+def run_checkov(manifests: Path) -> list[GateFailure]:
+    if not CHECKOV.is_file():
+        return [_MISSING]
+    try:
+        completed = run_tool(checkov_command(manifests), timeout=CHECKOV_TIMEOUT_SECONDS, cwd=manifests)
+    except subprocess.TimeoutExpired:
+        return [_TIMED_OUT]
+    return _stage_result(completed)
+
+
+@dataclass
 class PendingScan:
-    """A checkov process that is importing itself, and the folder it will scan (its cwd)."""
+    """A checkov launcher that is importing itself, the folder its scans write their output to, and what was sent."""
 
     process: subprocess.Popen
     folder: Path
+    sent: dict[str, Path] = field(default_factory=dict)  #: stage -> the file its scan prints to
 
 
 @contextlib.contextmanager
 def started_scan() -> Iterator[PendingScan | None]:
-    """Start checkov now, to be given its stages by `scan_stages`; None without checkov. Leaving the block ends it."""
+    """Start checkov now, to be given its stages by `send_stage`; None without checkov. Leaving the block ends it."""
     if not CHECKOV.is_file():
         yield None
         return
@@ -125,31 +130,50 @@ def started_scan() -> Iterator[PendingScan | None]:
             yield PendingScan(process, Path(folder))
 
 
-def scan_stages(scan: PendingScan | None, manifests: dict[str, Path]) -> dict[str, list[GateFailure]]:
-    """One checkov scan over several stages' manifests: each stage's failures, as `run_checkov` reports them."""
+def send_stage(scan: PendingScan | None, stage: str, manifests: Path) -> None:
+    """Scan this stage's manifests now, as `run_checkov` would, while other stages are still being rendered."""
     if scan is None:
-        return {stage: [_MISSING] for stage in manifests}
-    for stage, folder in manifests.items():
-        shutil.copytree(folder, scan.folder / stage)  # one folder, one scan: checkov's paths then start with the stage
-    command_line = json.dumps(checkov_arguments(scan.folder)) + "\n"
+        return
+    output = scan.folder / f"{stage}.out"
+    scan.sent[stage] = output
+    request = {"argv": checkov_arguments(manifests), "cwd": str(manifests), "stdout": str(output),
+               "stderr": str(output.with_suffix(".err"))}
     try:
-        completed = finish_tool(scan.process, command_line, timeout=CHECKOV_TIMEOUT_SECONDS)
+        scan.process.stdin.write(json.dumps(request) + "\n")
+        scan.process.stdin.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # the launcher has ended already: `scan_results` reports how
+
+
+def scan_results(scan: PendingScan | None, stages: list[str]) -> dict[str, list[GateFailure]]:
+    """Each sent stage's failures, once every scan has ended (the same as its own `run_checkov` would report)."""
+    if scan is None:
+        return {stage: [_MISSING] for stage in stages}
+    try:
+        launcher = finish_tool(scan.process, "", timeout=CHECKOV_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
-        return {stage: [_TIMED_OUT] for stage in manifests}
-    found: dict[str, list[GateFailure]] = {stage: [] for stage in manifests}
-    everything: list[GateFailure] = []
+        return {stage: [_TIMED_OUT] for stage in stages}
     try:
-        for check in _failed(completed.stdout):
-            stage, _, file_path = check.get("file_path", "").lstrip("/").partition("/")
-            found[stage].append(_failure(check, file_path))
-            everything.append(found[stage][-1])
-    except (json.JSONDecodeError, KeyError) as error:
-        return {stage: [_unreadable(completed, error)] for stage in manifests}
-    return {stage: failures + _tool_failure(completed, everything) for stage, failures in found.items()}
+        codes = json.loads(launcher.stdout) if launcher.returncode == 0 else None
+    except json.JSONDecodeError:
+        codes = None
+    if not isinstance(codes, dict):  # the launcher itself failed (no checkov to import): every stage fails
+        return {stage: _tool_failure(launcher, []) or [_unreadable(launcher, ValueError("no exit codes"))]
+                for stage in stages}
+    found = {}
+    for stage in stages:
+        output = scan.sent[stage]
+        stderr = output.with_suffix(".err")
+        completed = subprocess.CompletedProcess(
+            launcher.args, codes.get(str(output), 2), output.read_text() if output.exists() else "",
+            stderr.read_text() if stderr.exists() else "",
+        )
+        found[stage] = _stage_result(completed)
+    return found
 
 
 def skip_annotations(context: RenderContext) -> list[GateFailure]:
-    """The part of the checkov gate that needs no checkov: where `scan_stages` scans later, the stage runs only this."""
+    """The part of the checkov gate that needs no checkov: where the scan is sent to one imported checkov (`send_stage`), the stage runs only this."""
     return skip_problems(context.output_dir / "manifests")
 
 

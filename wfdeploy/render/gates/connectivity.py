@@ -27,6 +27,7 @@ from components.network.flows import Addresses, Flow, Peer, Workload, intended_f
 from wfdeploy.interrupts import run_tool
 from wfdeploy.paths import PROJECT_ROOT
 from wfdeploy.render.context import GateFailure, RenderContext
+from wfdeploy.render.documents import read_yaml
 
 NCA = PROJECT_ROOT / ".venv-nca" / "bin" / "nca"
 NCA_TIMEOUT_SECONDS = 120
@@ -65,8 +66,12 @@ def pod_template(obj: dict[str, Any]) -> dict[str, Any]:
     return spec["template"]
 
 
+#: nca's input only, so libyaml's emitter where there is one (its bytes need not match build/).
+_NCA_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def rendered_objects(output_dir: Path) -> list[dict[str, Any]]:
-    return [yaml.safe_load(path.read_text()) for path in sorted((output_dir / "manifests").rglob("*.yaml"))]
+    return [read_yaml(path) for path in sorted((output_dir / "manifests").rglob("*.yaml"))]
 
 
 def _namespace(name: str) -> dict[str, Any]:
@@ -116,7 +121,7 @@ def build_inputs(objects: list[dict[str, Any]], flows: list[Flow], folder: Path)
     for obj in objects:
         kind = obj.get("kind")
         if kind == "NetworkPolicy":
-            (policies / f"{obj['metadata']['namespace']}.{obj['metadata']['name']}.yaml").write_text(yaml.safe_dump(obj))
+            (policies / f"{obj['metadata']['namespace']}.{obj['metadata']['name']}.yaml").write_text(yaml.dump(obj, Dumper=_NCA_DUMPER))
         elif kind == "Namespace":
             name = obj["metadata"]["name"]
             namespaces.add(name)
@@ -134,7 +139,7 @@ def build_inputs(objects: list[dict[str, Any]], flows: list[Flow], folder: Path)
             nodes.append(Node(f"{workload.namespace}/{workload.name}[Pod]", workload.namespace, workload.labels))
     for name in sorted({node.namespace for node in nodes} | {w.namespace for w in workloads_of(flows)} - namespaces):
         documents.append(_namespace(name))
-    (resources / "resources.yaml").write_text(yaml.safe_dump_all(documents))
+    (resources / "resources.yaml").write_text(yaml.dump_all(documents, Dumper=_NCA_DUMPER))
     return nodes
 
 
