@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from components.data import facts as data
+
 #: API groups whose custom resources are served by an operator (out of scope under podman).
 CNPG_GROUP = "postgresql.cnpg.io"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job")
@@ -320,7 +322,7 @@ def _postgres_stand_in(obj: dict[str, Any], loopback_images: dict[str, str]) -> 
     else:
         names = [name]
     hostnames = tuple(host for service in names for host in service_hostnames(service, namespace))
-    return LoopbackStandIn("postgresql", obj, hostnames, (5432,))
+    return LoopbackStandIn("postgresql", obj, hostnames, (data.POSTGRES_PORT,))
 
 
 def _workload_stand_in(obj: dict[str, Any], kind: str, objects: list[dict[str, Any]]) -> LoopbackStandIn:
