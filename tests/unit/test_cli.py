@@ -147,6 +147,31 @@ def test_console_script_is_installed():
         assert verb in completed.stdout
 
 
+def test_render_all_forks_its_workers_from_itself_only_before_it_ran_a_pulumi_program(monkeypatch):
+    import threading
+
+    from wfdeploy.commands import render as render_command
+    from wfdeploy.render import synth
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(synth, "_ran_a_program", False)
+    assert render_command._worker_context().get_start_method() == "fork"  # the CLI: imported, nothing run yet
+    monkeypatch.setattr(synth, "_ran_a_program", True)
+    assert render_command._worker_context().get_start_method() == "forkserver"
+    monkeypatch.setattr(synth, "_ran_a_program", False)
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # a fork copies one thread of several, mid-state
+    assert render_command._worker_context().get_start_method() == "forkserver"
+
+
+def test_synthesis_marks_the_process_as_having_run_a_pulumi_program(monkeypatch):
+    from tests.stagehelpers import load_stage_with
+    from wfdeploy.render import synth
+
+    monkeypatch.setattr(synth, "_ran_a_program", False)
+    synth.synthesize(load_stage_with("alpha"))
+    assert synth.ran_a_program()
+
+
 def test_render_all_renders_every_stage_in_parallel_and_reports_in_stage_order(capsys, tmp_path, monkeypatch):
     from wfdeploy.commands import render as render_command
     from wfdeploy.stages import known_stages

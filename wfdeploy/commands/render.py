@@ -8,6 +8,7 @@ import io
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -22,6 +23,7 @@ from wfdeploy import stages as stage_files
 from wfdeploy.commands.prologue import BAD_INPUT
 from wfdeploy.paths import build_dir
 from wfdeploy.render.context import Gate, GateFailure, RenderError
+from wfdeploy.render import synth
 from wfdeploy.render.gates import GATES, checkov
 from wfdeploy.render.writer import render_stage
 from wfdeploy.stages import known_stages, load_stage, stage_argument
@@ -142,18 +144,24 @@ def _complete_checkov(reports: list[StageReport], scan: checkov.PendingScan | No
             report.gate_results["checkov"] = report.gate_results["checkov"] + found[report.stage]
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How pool workers start: as forks of this process, which has imported the renderer already, unless it has
+    run a Pulumi program (tests do; its event loop and gRPC state must not be copied) or runs threads; then as
+    forks of one fresh forkserver that imports the renderer once (a spawned worker imports it again, ~1 s each)."""
+    if not synth.ran_a_program() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def _render_all(stages: list[str], run_gates: bool) -> list[tuple[int, str, str]]:
     """Stages are independent: render them in parallel processes (each has its own mock engine), and scan each
     with one checkov import, started while they are synthesized (its start-up is most of its time)."""
     workers = min(len(stages), os.cpu_count() or 1)
     if workers < 2:
         return [render_one(stage, run_gates) for stage in stages]
-    # forkserver: one fresh process imports the renderer once and each worker is a fork of it (a spawned worker
-    # imports everything again, about 1 s of CPU each); never a fork of this process, which may have run a Pulumi
-    # program (tests do) and hold its event loop and gRPC state
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=interrupts.install)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=interrupts.install)
     try:
         futures = [pool.submit(_render_in_worker, stage, run_gates) for stage in stages]
         with checkov.started_scan() if run_gates else contextlib.nullcontext() as scan:

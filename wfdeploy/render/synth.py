@@ -133,8 +133,19 @@ async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+#: Whether this process has run a Pulumi program (its runtime, event loop and gRPC state are then set up).
+_ran_a_program = False
+
+
+def ran_a_program() -> bool:
+    """True once `synthesize` ran here: a fork of this process would copy that state half-done."""
+    return _ran_a_program
+
+
 def synthesize(stage: LoadedStage) -> Synthesis:
     """Run the program for one validated stage and return what it declared."""
+    global _ran_a_program
+    _ran_a_program = True
     mocks = _Mocks()
     monitor = _RecordingMonitor(mocks)
     # each synthesis starts from an empty runtime, as a fresh `pulumi up` would
