@@ -163,6 +163,7 @@ def _render_all(stages: list[str], run_gates: bool) -> list[tuple[int, str, str]
         return [render_one(stage, run_gates) for stage in stages]
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=interrupts.install)
     try:
+        # the first submit starts every worker; forked before checkov starts, none holds its stdin open
         futures = [pool.submit(_render_in_worker, stage, run_gates) for stage in stages]
         with checkov.started_scan() if run_gates else contextlib.nullcontext() as scan:
             reports = []
