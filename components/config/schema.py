@@ -27,7 +27,7 @@ from .images import ImagesConfig
 from .network import NetworkConfig
 from .promotion import PromotionConfig
 from .substitutions import SubstitutionsConfig
-from .types import CpuQuantity, Cron, DnsLabel, Duration, MemoryQuantity, Section, cpu_millicores, memory_bytes
+from .types import DnsLabel, Section
 from .types import ComputeResources  # noqa: F401  (defined in types so section modules can use it)
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36", "1.37")

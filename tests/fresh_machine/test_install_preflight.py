@@ -7,7 +7,6 @@ tools it needs plus fakes (python3, dpkg-query, apt-get) that record every call.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path

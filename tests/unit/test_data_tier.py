@@ -9,7 +9,7 @@ from pulumi.runtime import settings as runtime_settings
 from components.config import ConfigError
 from components.config.types import memory_bytes
 from components.data.redis import RedisCache, RedisCacheArgs
-from tests.stagehelpers import PROJECT_ROOT, STAGES, find_object, load_stage_with, section
+from tests.stagehelpers import STAGES, find_object, load_stage_with, section
 from wfdeploy.render.synth import synthesize
 from wfdeploy.render.writer import render_stage
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.stagehelpers import load_stage_with, section
+from tests.stagehelpers import load_stage_with
 from wfdeploy.verification.cluster import discover_hosts, managed_workloads, stage_endpoints, synthesized_workloads
 from wfdeploy.verification.inventory import ConfigFile, Endpoints, HostTarget, Inventory
 

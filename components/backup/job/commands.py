@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import secrets
-import sys
 import tempfile
 import threading
 import time

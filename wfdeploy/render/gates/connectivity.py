@@ -12,7 +12,6 @@ difference fails and names the flow.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import subprocess
 import tempfile
