@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import io
 import multiprocessing
+import multiprocessing.util
 import os
 import sys
 import threading
@@ -24,7 +25,7 @@ from wfdeploy.commands.prologue import BAD_INPUT
 from wfdeploy.paths import build_dir
 from wfdeploy.render.context import Gate, GateFailure, RenderError
 from wfdeploy.render import synth
-from wfdeploy.render.gates import GATES, checkov
+from wfdeploy.render.gates import GATES, checkov, connectivity
 from wfdeploy.render.writer import render_stage
 from wfdeploy.stages import known_stages, load_stage, stage_argument
 
@@ -98,12 +99,22 @@ def render_one(stage_name: str, run_gates: bool) -> tuple[int, str, str]:
     return report_one(stage_name, run_gates).lines()
 
 
+def _start_worker(run_gates: bool) -> None:
+    """A pool worker's start: signals become `Interrupted`; nca is imported while the first stage is synthesized,
+    once for all the worker's stages, and stopped when the worker ends."""
+    interrupts.install()
+    if run_gates:
+        connectivity.start_nca()
+        multiprocessing.util.Finalize(None, connectivity.stop_nca, exitpriority=0)
+
+
 def _render_in_worker(stage_name: str, run_gates: bool) -> StageReport:
     """`report_one` in a pool worker, checkov left to the one scan of every stage: an interrupted worker ends
     (after its clean-up ran), it takes no next stage."""
     try:
         return report_one(stage_name, run_gates, GATES_SCANNED_LATER if run_gates else GATES)
     except interrupts.Interrupted as interrupted:
+        connectivity.stop_nca()
         os._exit(interrupted.code)
 
 
@@ -161,7 +172,8 @@ def _render_all(stages: list[str], run_gates: bool) -> list[tuple[int, str, str]
     workers = min(len(stages), os.cpu_count() or 1)
     if workers < 2:
         return [render_one(stage, run_gates) for stage in stages]
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=interrupts.install)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(),
+                               initializer=_start_worker, initargs=(run_gates,))
     try:
         # the first submit starts every worker; forked before checkov starts, none holds its stdin open
         futures = [pool.submit(_render_in_worker, stage, run_gates) for stage in stages]

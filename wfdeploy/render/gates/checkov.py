@@ -26,11 +26,10 @@ from wfdeploy.interrupts import background_tool, finish_tool, run_tool
 from wfdeploy.paths import PROJECT_ROOT
 from wfdeploy.render.context import GateFailure, RenderContext, object_name
 from wfdeploy.render.documents import read_yaml
+from wfdeploy.render.gates.preimported import LAUNCHER
 
 CHECKOV = PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
 CHECKOV_TIMEOUT_SECONDS = 300
-#: checkov's entry point for a scan whose command line comes later (see checkov_launcher.py).
-LAUNCHER = Path(__file__).with_name("checkov_launcher.py")
 _SKIP_KEY_RE = re.compile(r"^checkov\.io/skip\d+$")
 _SKIP_VALUE_RE = re.compile(r"^CKV2?_[A-Z0-9]+_\d+=\S.{9,}$")
 
@@ -126,7 +125,7 @@ def started_scan() -> Iterator[PendingScan | None]:
         return
     with tempfile.TemporaryDirectory(prefix="wfdeploy-checkov-") as folder:
         # -P: the launcher's folder (this one, with a checkov.py) must not come first on checkov's import path
-        with background_tool([str(CHECKOV.parent / "python"), "-P", str(LAUNCHER)], cwd=folder) as process:
+        with background_tool([str(CHECKOV.parent / "python"), "-P", str(LAUNCHER), "checkov"], cwd=folder) as process:
             yield PendingScan(process, Path(folder))
 
 

@@ -27,6 +27,7 @@ from wfdeploy.interrupts import run_tool
 from wfdeploy.paths import PROJECT_ROOT
 from wfdeploy.render.context import GateFailure, RenderContext
 from wfdeploy.render.documents import read_yaml
+from wfdeploy.render.gates.preimported import LauncherGone, PreimportedTool
 
 NCA = PROJECT_ROOT / ".venv-nca" / "bin" / "nca"
 NCA_TIMEOUT_SECONDS = 120
@@ -142,16 +143,45 @@ def build_inputs(objects: list[dict[str, Any]], flows: list[Flow], folder: Path)
     return nodes
 
 
+#: This process's nca, imported ahead of its runs (`start_nca`); None where it was not started or has gone.
+_preimported: PreimportedTool | None = None
+
+
+def start_nca() -> None:
+    """Import nca now, in the background, for every later run in this process (a pool worker renders several stages)."""
+    global _preimported
+    if _preimported is None and NCA.is_file():
+        _preimported = PreimportedTool(NCA.parent / "python", "nca")
+
+
+def stop_nca() -> None:
+    global _preimported
+    if _preimported is not None:
+        _preimported.stop()
+        _preimported = None
+
+
+def _nca(argv: list[str], folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """One nca run: in the preimported nca where there is one, else as its own process."""
+    global _preimported
+    if _preimported is not None:
+        try:
+            return _preimported.run(argv, cwd=folder, env=env, timeout=NCA_TIMEOUT_SECONDS)
+        except LauncherGone:
+            _preimported = None  # ran its own way from now on; what went wrong shows if that fails too
+    return run_tool([str(NCA), *argv], env=env, timeout=NCA_TIMEOUT_SECONDS, cwd=folder)
+
+
 def run_nca(folder: Path) -> str:
     if not NCA.is_file():
         raise ConnectivityError(f"{NCA} is missing: run scripts/install")
     # a PATH without kubectl: nca must read the files, never a cluster
     env = {"PATH": str(NCA.parent), "HOME": str(folder), "LANG": "C.UTF-8"}
-    command = [
-        str(NCA), "--connectivity", str(folder / "policies"), "--resource_list", str(folder / "resources"),
+    argv = [
+        "--connectivity", str(folder / "policies"), "--resource_list", str(folder / "resources"),
         "--output_format", "txt_no_fw_rules", "--file_out", str(folder / "connectivity.txt"),
     ]
-    completed = run_tool(command, env=env, timeout=NCA_TIMEOUT_SECONDS, cwd=folder)
+    completed = _nca(argv, folder, env)
     output = folder / "connectivity.txt"
     if not output.is_file():
         raise ConnectivityError(f"nca exited {completed.returncode} without output: {completed.stderr.strip()[-2000:]}")
