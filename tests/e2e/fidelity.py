@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+from wfdeploy.cluster.api import ApiError
 
 
 class _Missing:
@@ -50,3 +55,28 @@ def differences(wanted: Any, live: Any, path: str = "") -> list[str]:
         return [f"{path}: rendered {wanted!r}, the cluster has {live!r}"]
     return []
 
+
+
+def _comparable(wanted: dict[str, Any]) -> dict[str, Any]:
+    """A rendered object as far as it can be compared: a Secret's values are generated or redacted offline."""
+    if wanted["kind"] != "Secret":
+        return wanted
+    return {key: value for key, value in wanted.items() if key not in ("stringData", "data")}
+
+
+def cluster_differences(api, manifests: Path) -> list[str]:
+    """Every object rendered in `manifests` (a build/<stage>/manifests folder) against the cluster `api` serves.
+
+    One line per problem, naming the object (`Kind/name.field: ...`) or the manifest the cluster lacks.
+    """
+    problems: list[str] = []
+    plurals: dict[tuple[str, str], str] = {}
+    for manifest in sorted(manifests.rglob("*.yaml")):
+        wanted = _comparable(yaml.safe_load(manifest.read_text()))
+        try:
+            live = api.get(api_path(api, wanted, plurals))
+        except ApiError as error:
+            problems.append(f"{manifest.relative_to(manifests.parents[1])}: {error}")  # <stage>/manifests/…
+            continue
+        problems += [f"{wanted['kind']}/{wanted['metadata']['name']}{field}" for field in differences(wanted, live)]
+    return problems
