@@ -176,7 +176,7 @@ def kubectl_waits(objects: list[dict]) -> list[list[str]]:
             commands.append(["kubectl", "wait", "--for=jsonpath={.status.phase}=Bound", *target])
         elif spec.get("selector") and spec.get("clusterIP") != "None" and spec.get("type") != "ExternalName":
             commands.append(["kubectl", "wait", "--for=jsonpath={.subsets[*].addresses[*].ip}",
-                             f"endpoints/{meta['name']}", *target[2:]])
+                             f"endpoints/{meta['name']}", *target[1:]])
     return commands
 
 
