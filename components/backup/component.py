@@ -67,8 +67,8 @@ class DatabaseBackups(pulumi.ComponentResource):
                 store_secret_env={"AWS_ACCESS_KEY_ID": (store.credentials_secret, "accessKeyId"),
                                   "AWS_SECRET_ACCESS_KEY": (store.credentials_secret, "secretAccessKey")},
             )
-            # the Secret referenced above is all the jobs need at creation: a CronJob first runs at its schedule,
-            # so waiting for the server's readiness (its Service's endpoints) would only delay `pulumi up`
+            # the jobs follow the credentials Secret they reference (above), not the server's readiness (its
+            # Service's endpoints): a CronJob first runs at its schedule, so that wait would only delay `pulumi up`
             requires = []
         jobs = BackupJobs(f"{name}-jobs", jobs_args, opts=child(self, depends_on=requires))
         self.backup_cronjob = jobs.backup_cronjob
