@@ -73,7 +73,9 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
             object_store_image=config.images.backup_object_store,
             aws_provider=cloud,
         ),
-        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[data])),
+        # the backups need the data namespace, not the tier's readiness (its Services' endpoints); the first job
+        # runs at its schedule and reads the database Secret then
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=data.workload_prerequisites)),
     )
     edge = Edge(
         "edge",
@@ -95,11 +97,14 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
     )
     monitoring = MonitoringStack("monitoring", monitoring_args(stage), opts=on_cluster)
 
-    # last: the policies land in the namespaces the components above create
+    # the policies land in the namespaces the components above create: they wait for those Namespaces only,
+    # so they are in place as the workloads start instead of after every workload is ready
+    owned_namespaces = [*workflow.owned_namespaces, *data.owned_namespaces, *edge.owned_namespaces,
+                        *logs.owned_namespaces, *monitoring.owned_namespaces]
     NetworkPolicies(
         "network",
         NetworkPoliciesArgs(namespaces=platform_namespaces(config), flows=intended_flows(config)),
-        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[workflow, data, edge, logs, monitoring])),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=owned_namespaces)),
     )
 
     return {

@@ -12,7 +12,7 @@ from components.kube import child
 
 from .aws_store import BackupBucket, BackupBucketArgs
 from .cronjobs import SERVICE_ACCOUNT, BackupJobs, BackupJobsArgs
-from .in_cluster_store import CREDENTIALS_SECRET, REGION, InClusterObjectStore, InClusterObjectStoreArgs
+from .in_cluster_store import REGION, InClusterObjectStore, InClusterObjectStoreArgs
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class DatabaseBackups(pulumi.ComponentResource):
                 namespace=args.namespace, image=args.job_image, settings=settings, bucket=self.bucket,
                 store_env={"AWS_REGION": args.aws.region}, role_arn=store.role_arn,
             )
+            # the jobs' pods write to the bucket with the role's policy: the whole store exists first
+            requires: list[pulumi.Resource] = [store]
         else:
             store = InClusterObjectStore(
                 f"{name}-store",
@@ -62,10 +64,13 @@ class DatabaseBackups(pulumi.ComponentResource):
             jobs_args = BackupJobsArgs(
                 namespace=args.namespace, image=args.job_image, settings=settings, bucket=self.bucket,
                 store_env={"AWS_REGION": REGION, "AWS_ENDPOINT_URL_S3": store.endpoint, "BACKUP_CREATE_BUCKET": "true"},
-                store_secret_env={"AWS_ACCESS_KEY_ID": (CREDENTIALS_SECRET, "accessKeyId"),
-                                  "AWS_SECRET_ACCESS_KEY": (CREDENTIALS_SECRET, "secretAccessKey")},
+                store_secret_env={"AWS_ACCESS_KEY_ID": (store.credentials_secret, "accessKeyId"),
+                                  "AWS_SECRET_ACCESS_KEY": (store.credentials_secret, "secretAccessKey")},
             )
-        jobs = BackupJobs(f"{name}-jobs", jobs_args, opts=child(self, depends_on=[store]))
+            # the jobs follow the credentials Secret they reference (above), not the server's readiness (its
+            # Service's endpoints): a CronJob first runs at its schedule, so that wait would only delay `pulumi up`
+            requires = []
+        jobs = BackupJobs(f"{name}-jobs", jobs_args, opts=child(self, depends_on=requires))
         self.backup_cronjob = jobs.backup_cronjob
         self.restore_drill_cronjob = jobs.restore_drill_cronjob
         self.register_outputs({"bucket": self.bucket, "backup_cronjob": self.backup_cronjob})

@@ -50,6 +50,11 @@ class DataTier(pulumi.ComponentResource):
 
     database: Endpoint
     cache: Endpoint
+    #: what a workload placed in the data namespace needs at creation: the namespace (the Secrets it references
+    #: are read when its pods start, so they need not come first)
+    workload_prerequisites: list[pulumi.Resource]
+    #: the Namespaces it creates (the network policies land in them)
+    owned_namespaces: list[k8s.core.v1.Namespace]
 
     def __init__(self, name: str, args: DataTierArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:data:DataTier", name, None, opts)
@@ -98,6 +103,8 @@ class DataTier(pulumi.ComponentResource):
             opts=in_namespace,
         )
 
+        self.owned_namespaces = [operator_namespace, namespace]
+        self.workload_prerequisites = [namespace]
         self.database = database_endpoint(args.namespace)
         self.database_name = DATABASE
         self.cache = cache_endpoint(args.namespace)

@@ -55,6 +55,8 @@ class Edge(pulumi.ComponentResource):
 
     hostname: pulumi.Output[str]
     url: pulumi.Output[str]
+    #: the Namespaces it creates (the network policies land in them)
+    owned_namespaces: list[k8s.core.v1.Namespace]
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:edge:Edge", name, None, opts)
@@ -68,6 +70,7 @@ class Edge(pulumi.ComponentResource):
             child(self, depends_on=[controller_namespace]), crds_only=args.substitutions.crds_only,
         )
         namespace = restricted_namespace(f"{name}-namespace", args.namespace, "edge", child(self))
+        self.owned_namespaces = [controller_namespace, namespace]
         after_crds = child(self, depends_on=[gateway_chart, namespace])
         in_edge = {"namespace": namespace.metadata["name"], "labels": standard_labels(GATEWAY_NAME, "edge")}
 
@@ -266,6 +269,7 @@ class Edge(pulumi.ComponentResource):
         cm_namespace = restricted_namespace(
             f"{name}-cert-manager-namespace", settings.cert_manager_namespace, "certificates", child(self)
         )
+        self.owned_namespaces.append(cm_namespace)
         # config.enableGatewayAPI: the controller watches Gateway API kinds from its start, so their CRDs (shipped
         # by Envoy Gateway) come first; the release (helm.v3.Release, startupapicheck hook) is ready only once the
         # webhook serves with its injected CA, so the issuer and certificate below never race the injection

@@ -64,6 +64,8 @@ class Logging(pulumi.ComponentResource):
     elasticsearch_url: str
     kibana_service: str
     setup_job_name: str
+    #: the Namespaces it creates (the network policies land in them)
+    owned_namespaces: list[k8s.core.v1.Namespace]
 
     def __init__(self, name: str, args: LoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:logging:Logging", name, None, opts)
@@ -93,6 +95,7 @@ class Logging(pulumi.ComponentResource):
         # without it (no ILM policy, default replicas) and it keeps those settings until the next rollover
         self._shipper(name, args, depends_on=[shipper_namespace, operator, elasticsearch, setup])
 
+        self.owned_namespaces = [namespace, shipper_namespace]
         self.namespace = namespace.metadata["name"]
         self.elasticsearch_url = stack.http_url(args.namespace)
         self.kibana_service = f"{stack.KIBANA_NAME}-kb-http"

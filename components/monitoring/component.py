@@ -73,6 +73,8 @@ class MonitoringStack(pulumi.ComponentResource):
     """Prometheus, Alertmanager and Grafana with this platform's monitors, rules and dashboards."""
 
     namespace: pulumi.Output[str]
+    #: the Namespaces it creates (the network policies land in them)
+    owned_namespaces: list[k8s.core.v1.Namespace]
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:monitoring:MonitoringStack", name, None, opts)
@@ -90,6 +92,8 @@ class MonitoringStack(pulumi.ComponentResource):
         self._monitors_and_rules(name, args, child(self, depends_on=[chart]))
         self._dashboards(name, args, child(self, depends_on=[namespace]))
 
+        # node-exporter's namespace is one of the chart's prerequisites
+        self.owned_namespaces = [item for item in prerequisites if isinstance(item, k8s.core.v1.Namespace)]
         self.namespace = namespace.metadata["name"]
         self.register_outputs({"namespace": self.namespace})
 

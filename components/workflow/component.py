@@ -65,6 +65,8 @@ class WorkflowService(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
     #: what the edge routes to
     backend: ServiceRef
+    #: the Namespaces it creates (the network policies land in them)
+    owned_namespaces: list[k8s.core.v1.Namespace]
 
     def __init__(self, name: str, args: WorkflowServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("wf:workflow:WorkflowService", name, None, opts)
@@ -81,6 +83,7 @@ class WorkflowService(pulumi.ComponentResource):
         service = self._service(name, metadata, in_namespace)
         self._availability(name, args.settings, metadata, deployment, in_namespace)
 
+        self.owned_namespaces = [namespace]
         self.namespace = namespace.metadata["name"]
         self.service_name = service.metadata["name"]
         self.backend = ServiceRef(self.namespace, self.service_name, SERVICE_PORT)

@@ -172,3 +172,30 @@ def test_production_bucket_is_protected_from_deletion(synthesized, stage):
     assert bucket["forceDestroy"] is config.bucket.force_destroy
     if stage == "production":
         assert config.bucket.force_destroy is False and config.object_lock_mode == "COMPLIANCE"
+
+
+# -- what `pulumi up` waits for before the backups ---------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_backups_wait_for_the_data_namespace_not_for_the_data_tier_to_be_ready(synthesized, stage):
+    (backups,) = synthesized(stage).of_type("wf:backup:DatabaseBackups")
+    # depending on the whole tier would wait for its Services' endpoints (plus the provider's 10 s settle each)
+    assert backups.depends_on == ["data-namespace"]
+
+
+def test_in_cluster_backup_jobs_wait_for_the_store_credentials_not_for_the_store_to_be_ready(synthesized):
+    synthesis = synthesized("local")
+    (jobs,) = synthesis.of_type("wf:backup:BackupJobs")
+    assert jobs.depends_on == []
+    cronjobs = [item for item in synthesis.of_type("kubernetes:batch/v1:CronJob") if item.parent_type == "wf:backup:BackupJobs"]
+    assert len(cronjobs) == 2
+    for cronjob in cronjobs:
+        assert "backup-store-credentials" in cronjob.depends_on, cronjob.name
+        assert not {"backup-store-service", "backup-store-deployment"} & set(cronjob.depends_on), cronjob.name
+
+
+@pytest.mark.parametrize("stage", AWS_STAGES)
+def test_cloud_backup_jobs_wait_for_the_bucket_and_its_role(synthesized, stage):
+    (jobs,) = synthesized(stage).of_type("wf:backup:BackupJobs")
+    assert {"backup-bucket-bucket", "backup-bucket-role", "backup-bucket-role-access"} <= set(jobs.depends_on)

@@ -24,6 +24,15 @@ def peers_of(rules: list[dict], key: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_policies_wait_for_the_namespaces_only_not_for_the_workloads_to_be_ready(stage, synthesized):
+    synthesis = synthesized(stage)
+    (component,) = synthesis.of_type("wf:network:NetworkPolicies")
+    namespaces = {resource.name for resource in synthesis.of_type("kubernetes:core/v1:Namespace")}
+    # depending on the components would wait for every rollout and every Service's endpoints first
+    assert set(component.depends_on) == namespaces
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_every_namespace_the_stage_creates_has_a_default_deny_policy(stage, synthesized):
     synthesis = synthesized(stage)
     policies = policies_of(synthesis)
