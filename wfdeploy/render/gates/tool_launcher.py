@@ -65,7 +65,10 @@ def main(tool):
             print(json.dumps({"code": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])}), flush=True)
         else:
             pending[pid] = request["stdout"]
-    print(json.dumps({output: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid, output in pending.items()}))
+    print(json.dumps({output: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid, output in pending.items()}),
+          flush=True)
+    # no interpreter teardown: freeing checkov's thousands of modules takes longer than a scan, and the caller waits
+    os._exit(0)
 
 
 if __name__ == "__main__":
