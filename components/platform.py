@@ -16,6 +16,7 @@ from components.config.schema import StageConfig
 from components.data import facts as data_facts
 from components.data.component import DataTier, DataTierArgs, Endpoint, cache_endpoint, database_endpoint
 from components.edge.component import Edge, EdgeArgs
+from components.facts import ServiceRef
 from components.logging.component import Logging, LoggingArgs
 from components.logging.facts import snapshot_store_for
 from components.monitoring.component import MonitoredTarget, MonitoringStack, MonitoringStackArgs
@@ -42,20 +43,7 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
     database = database_endpoint(config.namespaces.data)
     cache = cache_endpoint(config.namespaces.data)
     workflow = WorkflowService("workflow", workflow_args(config, database, cache), opts=on_cluster)
-    data = DataTier(
-        "data",
-        DataTierArgs(
-            namespace=config.namespaces.data,
-            settings=config.data,
-            postgres_image=config.images.postgres,
-            redis_image=config.images.redis,
-            redis_exporter_image=config.images.redis_exporter,
-            zones=config.cluster.zones,
-            client_namespaces=[workflow.namespace],
-            substitutions=config.substitutions,
-        ),
-        opts=on_cluster,
-    )
+    data = DataTier("data", data_args(config, client_namespaces=[workflow.namespace]), opts=on_cluster)
     # stages in AWS get an explicit provider pinned to their account; a laptop cluster has none
     cloud = (
         aws.Provider("aws", region=config.aws.region, allowed_account_ids=[config.aws.account_id])
@@ -64,31 +52,12 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
     )
     backups = DatabaseBackups(
         "backup",
-        DatabaseBackupsArgs(
-            stage=config.stage,
-            namespace=config.namespaces.data,
-            settings=config.backup,
-            job_image=config.images.backup_job,
-            aws=config.aws,
-            object_store_image=config.images.backup_object_store,
-            aws_provider=cloud,
-        ),
+        backup_args(config, cloud),
         # the backups need the data namespace, not the tier's readiness (its Services' endpoints); the first job
         # runs at its schedule and reads the database Secret then
         opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=data.workload_prerequisites)),
     )
-    edge = Edge(
-        "edge",
-        EdgeArgs(
-            namespace=config.namespaces.edge,
-            settings=config.edge,
-            backend=workflow.backend,
-            zones=config.cluster.zones,
-            allow_load_balancer=config.cluster.allow_load_balancer_services,
-            substitutions=config.substitutions,
-        ),
-        opts=on_cluster,
-    )
+    edge = Edge("edge", edge_args(config, workflow.backend), opts=on_cluster)
     # the snapshot bucket and role go to the stage's account through the same pinned provider as the backups
     logs = Logging(
         "logging",
@@ -107,6 +76,12 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=owned_namespaces)),
     )
 
+    return stack_outputs(config, workflow, data, backups, edge, logs, monitoring)
+
+
+def stack_outputs(config: StageConfig, workflow: WorkflowService, data: DataTier, backups: DatabaseBackups, edge: Edge,
+                  logs: Logging, monitoring: MonitoringStack) -> dict[str, pulumi.Input]:
+    """What the stage exports: where each part runs (for verify, promote and the runbooks) and the release."""
     return {
         "stage": config.stage,
         "workflowNamespace": workflow.namespace,
@@ -114,20 +89,59 @@ def build_platform(stage: LoadedStage) -> dict[str, pulumi.Input]:
         "workflowImage": config.images.workflow_service,
         "edgeHostname": edge.hostname,
         "edgeUrl": edge.url,
-        "databaseHost": database.host,
+        "databaseHost": data.database.host,
         "databaseName": data_facts.DATABASE,
-        "databaseCredentialsSecret": database.secret_name,
-        "cacheHost": cache.host,
+        "databaseCredentialsSecret": data.database.secret_name,
+        "cacheHost": data.cache.host,
         "backupBucket": backups.bucket,
         "backupCronJob": backups.backup_cronjob,
         "restoreDrillCronJob": backups.restore_drill_cronjob,
-        "cacheCredentialsSecret": cache.secret_name,
+        "cacheCredentialsSecret": data.cache.secret_name,
         "loggingNamespace": logs.namespace,
         "elasticsearchUrl": logs.elasticsearch_url,
         "kibanaService": logs.kibana_service,
         "monitoringNamespace": monitoring.namespace,
         **release_outputs(config),
     }
+
+
+def data_args(config: StageConfig, client_namespaces: list[pulumi.Input[str]]) -> DataTierArgs:
+    """The data tier's slice of the stage, and the namespaces whose pods may connect to it."""
+    return DataTierArgs(
+        namespace=config.namespaces.data,
+        settings=config.data,
+        postgres_image=config.images.postgres,
+        redis_image=config.images.redis,
+        redis_exporter_image=config.images.redis_exporter,
+        zones=config.cluster.zones,
+        client_namespaces=client_namespaces,
+        substitutions=config.substitutions,
+    )
+
+
+def backup_args(config: StageConfig, cloud: aws.Provider | None) -> DatabaseBackupsArgs:
+    """The backups' slice of the stage; `cloud` is the stage's pinned AWS provider, None without an AWS account."""
+    return DatabaseBackupsArgs(
+        stage=config.stage,
+        namespace=config.namespaces.data,
+        settings=config.backup,
+        job_image=config.images.backup_job,
+        aws=config.aws,
+        object_store_image=config.images.backup_object_store,
+        aws_provider=cloud,
+    )
+
+
+def edge_args(config: StageConfig, backend: ServiceRef) -> EdgeArgs:
+    """The edge's slice of the stage, routing to `backend` (the workflow service)."""
+    return EdgeArgs(
+        namespace=config.namespaces.edge,
+        settings=config.edge,
+        backend=backend,
+        zones=config.cluster.zones,
+        allow_load_balancer=config.cluster.allow_load_balancer_services,
+        substitutions=config.substitutions,
+    )
 
 
 def workflow_args(config: StageConfig, database: Endpoint, cache: Endpoint) -> WorkflowServiceArgs:
