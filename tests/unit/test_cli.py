@@ -163,6 +163,19 @@ def test_render_all_forks_its_workers_from_itself_only_before_it_ran_a_pulumi_pr
     assert render_command._worker_context().get_start_method() == "forkserver"
 
 
+def test_render_all_forks_its_workers_with_the_collector_frozen_and_gives_the_caller_its_own_back():
+    import gc
+
+    from wfdeploy.commands import render as render_command
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    with render_command._collector_set_for_forks():
+        assert gc.get_freeze_count() > 0  # what the workers inherit is never walked by their collections
+        assert gc.get_threshold() == (render_command.WORKER_GC_THRESHOLD, *before[1:])
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
 def test_synthesis_marks_the_process_as_having_run_a_pulumi_program(monkeypatch):
     from tests.stagehelpers import load_stage_with
     from wfdeploy.render import synth
