@@ -84,7 +84,8 @@ def handled() -> Iterator[None]:
         sys.unraisablehook = previous_hook
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL a tool started in a session of its own, with every process in its group, and reap it."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -104,7 +105,7 @@ def _communicate(process: subprocess.Popen, command: Sequence[str], timeout: flo
                 if time.monotonic() >= deadline:
                     raise subprocess.TimeoutExpired(list(command), timeout) from None
     except BaseException:
-        _kill_group(process)
+        kill_group(process)
         raise
 
 
@@ -135,7 +136,7 @@ def background_tool(command: Sequence[str], **kwargs) -> Iterator[subprocess.Pop
             yield process
         finally:
             if process.poll() is None:
-                _kill_group(process)
+                kill_group(process)
 
 
 def finish_tool(process: subprocess.Popen, input: str, *, timeout: float) -> subprocess.CompletedProcess:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from wfdeploy.interrupts import WAIT_SLICE_SECONDS
+from wfdeploy.interrupts import WAIT_SLICE_SECONDS, kill_group
 
 #: the launcher both checkov and nca run under
 LAUNCHER = Path(__file__).with_name("tool_launcher.py")
@@ -88,8 +87,4 @@ class PreimportedTool:
             stream.close()
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
+        kill_group(self.process)
